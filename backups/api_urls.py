@@ -1,0 +1,3 @@
+"""DRF v1 endpoints of backups, mounted under /api/v1/."""
+
+urlpatterns: list = []

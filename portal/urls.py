@@ -1,0 +1,3 @@
+"""Pages and session (cookie) endpoints of portal."""
+
+urlpatterns: list = []

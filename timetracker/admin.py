@@ -1,0 +1,79 @@
+from django.contrib import admin
+
+from .models import ApiToken, Client, Contact, Mileage, PerDiem, Project, Tag, Task, TimeEntry, UserProfile
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "timezone", "portal_client"]
+    search_fields = ["user__username", "user__email"]
+    list_filter = ["timezone"]
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "email", "default_hourly_rate", "updated_at"]
+    search_fields = ["name", "email", "contact_person"]
+    list_filter = ["status"]
+    inlines = [ContactInline]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "client", "billable", "hourly_rate", "archived"]
+    search_fields = ["name", "client__name"]
+    list_filter = ["archived", "billable", "client"]
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "active"]
+    search_fields = ["name", "project__name"]
+    list_filter = ["active"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(TimeEntry)
+class TimeEntryAdmin(admin.ModelAdmin):
+    list_display = ["owner", "project", "task", "start", "end", "duration_seconds", "billable", "source_system"]
+    search_fields = ["notes", "project__name", "project__client__name", "owner__username", "source_id"]
+    list_filter = ["billable", "source_system", "project__client", "start"]
+    date_hierarchy = "start"
+    raw_id_fields = ["owner", "project", "task"]
+    filter_horizontal = ["tags"]
+
+
+@admin.register(Mileage)
+class MileageAdmin(admin.ModelAdmin):
+    list_display = ["owner", "date", "purpose", "distance", "unit", "round_trip", "amount", "status"]
+    search_fields = ["purpose", "from_location", "to_location", "owner__username"]
+    list_filter = ["status", "unit", "round_trip"]
+
+
+@admin.register(PerDiem)
+class PerDiemAdmin(admin.ModelAdmin):
+    list_display = ["owner", "start_date", "end_date", "country", "city", "amount", "status"]
+    search_fields = ["country", "city", "purpose", "owner__username"]
+    list_filter = ["status", "country"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    search_fields = ["name", "owner__username", "prefix"]
+    list_filter = ["revoked_at"]
+    readonly_fields = ["prefix", "token_hash", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        # Tokens are created from the user's page or `manage.py api_token_create`, which show
+        # the secret once; an admin form could not.
+        return False

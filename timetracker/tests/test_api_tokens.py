@@ -1,0 +1,60 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from timetracker.models import ApiToken, api_token_digest
+
+
+def test_command_prints_token_once_and_stores_only_its_hash(alice):
+    out = StringIO()
+    call_command("api_token_create", "alice", "--scopes", "read:time_entries,write:time_entries", stdout=out, stderr=StringIO())
+    raw = out.getvalue().strip()
+    assert raw.startswith("tt_")
+    token = ApiToken.objects.get(owner=alice)
+    assert token.token_hash == api_token_digest(raw)
+    assert raw not in (token.token_hash, token.prefix)
+    assert token.scopes == ["read:time_entries", "write:time_entries"]
+
+
+def test_command_rejects_unknown_scope(alice):
+    with pytest.raises(CommandError, match="Unknown scope\\(s\\): read:everything"):
+        call_command("api_token_create", "alice", "--scopes", "read:everything", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    "held, required, granted",
+    [
+        (["write:time_entries"], "write:time_entries", True),
+        (["read:time_entries"], "write:time_entries", False),
+        (["write:*"], "write:time_entries", True),
+        (["write:*"], "read:time_entries", False),
+        (["*"], "read:mileage", True),
+        (["admin:all"], "write:clients", True),
+    ],
+)
+def test_scope_wildcards(held, required, granted):
+    assert ApiToken(scopes=held).has_scope(required) is granted
+
+
+def test_tokens_page_shows_new_token_once_and_lists_prefix(alice_client, alice):
+    response = alice_client.post(
+        "/account/tokens/", {"name": "laptop", "scopes": ["read:time_entries"]}
+    )
+    assert response.status_code == 200
+    raw = response.context["new_raw_token"]
+    assert raw.encode() in response.content
+    token = ApiToken.objects.get(owner=alice, name="laptop")
+    assert token.token_hash == api_token_digest(raw)
+    listing = alice_client.get("/account/tokens/")
+    assert raw.encode() not in listing.content
+    assert f"tt_{token.prefix}".encode() in listing.content
+
+
+def test_revoked_token_is_marked(alice_client, alice, api_token):
+    api_token(alice, "read:time_entries", name="old")
+    token = ApiToken.objects.get(name="old")
+    alice_client.post("/account/tokens/", {"revoke": token.pk})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert token.is_usable is False

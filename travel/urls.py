@@ -1,0 +1,3 @@
+"""Pages and session (cookie) endpoints of travel."""
+
+urlpatterns: list = []
