@@ -7,6 +7,8 @@ source scripts/bootstrap.sh
 bootstrap_python requirements.txt
 # xhtml2pdf needs TrueType fonts that cover Latin, Polish and CJK for the PDF reports.
 if [ "$(id -u)" = 0 ]; then ensure_debian_packages fonts-dejavu-core fonts-noto-cjk; fi
+# CJK with TrueType outlines for the mileage / per-diem PDFs (Noto CJK's CFF outlines cannot be embedded).
+if [ "$(id -u)" = 0 ]; then ensure_debian_packages fonts-droid-fallback; fi
 export DATA_DIR=${DATA_DIR:-$PWD/data}
 export DEBUG=${DEBUG:-1}
 mkdir -p "$DATA_DIR"

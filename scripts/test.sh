@@ -8,6 +8,8 @@ source scripts/bootstrap.sh
 
 if [ "$(id -u)" = 0 ]; then
   ensure_debian_packages postgresql redis-server chromium fonts-dejavu-core fonts-noto-cjk poppler-utils
+  # CJK with TrueType outlines for the mileage / per-diem PDFs (Noto CJK's CFF outlines cannot be embedded).
+  ensure_debian_packages fonts-droid-fallback
 fi
 bootstrap_python requirements-dev.txt
 

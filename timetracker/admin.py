@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from .models import ApiToken, Client, Contact, Mileage, PerDiem, Project, Tag, Task, TimeEntry, UserProfile
+from travel.admin_actions import TRAVEL_EXPORT_ACTIONS
+
+from .models import (
+    ApiToken,
+    Client,
+    Contact,
+    Mileage,
+    PerDiem,
+    Project,
+    Tag,
+    Task,
+    TimeEntry,
+    UserProfile,
+)
 
 
 @admin.register(UserProfile)
@@ -57,6 +70,9 @@ class MileageAdmin(admin.ModelAdmin):
     list_display = ["owner", "date", "purpose", "distance", "unit", "round_trip", "amount", "status"]
     search_fields = ["purpose", "from_location", "to_location", "owner__username"]
     list_filter = ["status", "unit", "round_trip"]
+    list_filter += ["date", "client", "project"]
+    date_hierarchy = "date"
+    actions = TRAVEL_EXPORT_ACTIONS
 
 
 @admin.register(PerDiem)
@@ -64,6 +80,9 @@ class PerDiemAdmin(admin.ModelAdmin):
     list_display = ["owner", "start_date", "end_date", "country", "city", "amount", "status"]
     search_fields = ["country", "city", "purpose", "owner__username"]
     list_filter = ["status", "country"]
+    list_filter += ["start_date", "client", "project"]
+    date_hierarchy = "start_date"
+    actions = TRAVEL_EXPORT_ACTIONS
 
 
 @admin.register(ApiToken)

@@ -172,3 +172,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Mileage and per-diem PDFs with more rows than this are built by a Celery task.
+TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 300)

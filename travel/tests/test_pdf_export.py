@@ -1,0 +1,144 @@
+"""PDF exports: layout read back with pypdf, fonts, file names, background builds."""
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from pypdf import PdfReader
+
+from exports.models import DataExport
+
+from .factories import make_mileage, make_per_diem
+
+NAME = "Zoë Łukasz 山田"
+
+
+@pytest.fixture
+def zoe(alice):
+    alice.first_name, alice.last_name = "Zoë", "Łukasz 山田"
+    alice.save()
+    return alice
+
+
+def pdf_pages(response) -> list[str]:
+    assert response["Content-Type"] == "application/pdf"
+    return [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+
+
+def test_mileage_pdf_holds_every_row_totals_and_names_on_repeated_header_pages(alice_client, zoe, bob):
+    trips = [
+        make_mileage(zoe, date=date(2024, 3, 1) + timedelta(days=n % 28), purpose=f"Trip {n:03d} 山田",
+                     distance=Decimal(10 + n), round_trip=n % 2 == 0)
+        for n in range(70)
+    ]
+    make_mileage(bob, purpose="Bob's secret trip")
+    response = alice_client.get("/mileage/export/pdf?start_date=2024-03-01&end_date=2024-03-31")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="mileage_export_2024-03-01_to_2024-03-31.pdf"'
+    pages = pdf_pages(response)
+    assert len(pages) >= 3
+    text = "\n".join(pages)
+    for trip in trips:
+        assert trip.purpose in text
+        assert f"{trip.amount:.2f}" in text
+    total_amount = sum(t.amount for t in trips)
+    total_km = sum(t.total_distance for t in trips)
+    assert "Total\n70 trips" in text
+    assert f"{total_km:.2f} km" in text and f"{total_amount:.2f}" in text
+    assert "Bob's secret trip" not in text
+    assert pages[0].count(NAME) >= 1 and f"Prepared for: {NAME}" in pages[0]
+    assert "Mileage Report" in pages[0]
+    assert "Period: 2024-03-01 to 2024-03-31" in pages[0]
+    assert "Generated: " in pages[0] and "Europe/Berlin" in pages[0]
+    assert "Filters: none" in pages[0]
+    for number, page in enumerate(pages, start=1):
+        # The header row repeats on every page, and every page is numbered.
+        assert "Purpose" in page and "Route" in page and "Amount" in page
+        assert f"Page {number} of {len(pages)}" in page
+
+
+def test_pdf_names_filters_and_shows_a_clear_line_when_nothing_matches(alice_client, zoe):
+    make_mileage(zoe, status="draft")
+    response = alice_client.get("/mileage/export/pdf?status=approved&search=nothing")
+    assert response["Content-Disposition"] == 'attachment; filename="mileage_export_all_to_all.pdf"'
+    (page,) = pdf_pages(response)
+    assert "No mileage entries found for the selected filters." in page
+    assert "Filters: Search: “nothing” | Status: Approved" in page
+    assert "Period: All dates" in page
+    assert "Page 1 of 1" in page
+
+
+def test_per_diem_pdf_holds_rows_totals_and_non_latin_text(alice_client, zoe):
+    tokyo = make_per_diem(zoe, country="日本", city="東京", purpose="Łódź → 東京 kick-off",
+                          start_date=date(2024, 5, 1), end_date=date(2024, 5, 3))
+    krakow = make_per_diem(zoe, country="Poland", city="Kraków", purpose="Zoë's audit",
+                           start_date=date(2024, 5, 10), end_date=date(2024, 5, 10), full_days=0, partial_days=1)
+    response = alice_client.get("/per-diem/export/pdf")
+    assert response["Content-Disposition"] == 'attachment; filename="per_diem_export_2024-05-01_to_2024-05-10.pdf"'
+    text = "\n".join(pdf_pages(response))
+    assert "Per Diem Report" in text
+    assert NAME in text
+    assert "Łódź → 東京 kick-off" in text and "東京, 日本" in text and "Kraków, Poland" in text
+    assert f"{tokyo.amount:.2f}" in text and f"{krakow.amount:.2f}" in text
+    assert "Total\n2 claims" in text and "1 / 3" in text and f"{tokyo.amount + krakow.amount:.2f}" in text
+
+
+def test_empty_per_diem_pdf(alice_client, alice):
+    (page,) = pdf_pages(alice_client.get("/per-diem/export/pdf"))
+    assert "No per diem claims found for the selected filters." in page
+
+
+def test_large_pdf_is_built_in_the_background_and_downloaded_by_its_owner_only(
+    alice_client, zoe, client, bob, settings, django_capture_on_commit_callbacks
+):
+    settings.TRAVEL_PDF_SYNC_MAX_ROWS = 2
+    trips = [make_mileage(zoe, purpose=f"Long trip {n}", status="approved") for n in range(3)]
+    make_mileage(zoe, purpose="Draft trip", status="draft")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.get("/mileage/export/pdf?status=approved")
+    assert response.status_code == 302
+    assert response["Location"] == "/mileage/?status=approved"
+    data_export = DataExport.objects.get()
+    assert (data_export.owner, data_export.export_type, data_export.export_format) == (zoe, "mileage", "pdf")
+    assert data_export.filters["status"] == "approved"
+    assert data_export.status == "completed"
+    assert data_export.record_count == 3
+    assert data_export.file_name == "mileage_export_2024-03-04_to_2024-03-04.pdf"
+    assert data_export.file_path == f"travel/{data_export.pk}/{data_export.file_name}"
+    stored = settings.PRIVATE_STORAGE_DIR / data_export.file_path
+    assert stored.stat().st_size == data_export.file_size
+
+    page = alice_client.get(response["Location"])
+    download_url = f"/travel/exports/{data_export.pk}/download"
+    assert f'href="{download_url}"' in page.content.decode()
+    status = alice_client.get(f"/travel/exports/{data_export.pk}/status").json()
+    assert status["status"] == "completed" and status["download_url"] == download_url
+
+    download = alice_client.get(download_url)
+    assert download["Content-Disposition"] == f'attachment; filename="{data_export.file_name}"'
+    body = b"".join(download.streaming_content)
+    assert body == stored.read_bytes()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+    assert all(t.purpose in text for t in trips) and "Draft trip" not in text and NAME in text
+
+    client.force_login(bob)
+    assert client.get(download_url).status_code == 404
+    assert client.get(f"/travel/exports/{data_export.pk}/status").status_code == 404
+
+    DataExport.objects.filter(pk=data_export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    client.force_login(zoe)
+    assert client.get(download_url).status_code == 410
+
+
+def test_download_of_an_unfinished_export_is_refused(alice_client, alice):
+    data_export = DataExport.objects.create(owner=alice, export_type="per_diem", export_format="pdf")
+    response = alice_client.get(f"/travel/exports/{data_export.pk}/download")
+    assert response.status_code == 409
+    assert response.content == f"Export #{data_export.pk} is pending, not ready.".encode()
+
+
+def test_exports_of_other_kinds_are_not_served_here(alice_client, alice):
+    gdpr = DataExport.objects.create(owner=alice, export_type="gdpr", export_format="zip", status="completed")
+    assert alice_client.get(f"/travel/exports/{gdpr.pk}/download").status_code == 404
