@@ -174,4 +174,4 @@ LOGGING = {
 }
 
 # Mileage and per-diem PDFs with more rows than this are built by a Celery task.
-TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 300)
+TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 100)
