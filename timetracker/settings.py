@@ -175,3 +175,5 @@ LOGGING = {
 
 # Mileage and per-diem PDFs with more rows than this are built by a Celery task.
 TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 100)
+# xhtml2pdf lays out the whole document in memory (about 70 KB a row): larger PDFs are refused.
+TRAVEL_PDF_MAX_ROWS = env_int("TRAVEL_PDF_MAX_ROWS", 5000)

@@ -1,8 +1,6 @@
 """Admin actions "Export selected as CSV / PDF" for Mileage and PerDiem (hooked into the
 model admins in timetracker/admin.py)."""
 
-import io
-
 from django.contrib import admin, messages
 from django.http import HttpResponse, StreamingHttpResponse
 
@@ -30,23 +28,20 @@ def export_selected_csv(modeladmin, request, queryset):
 @admin.action(description="Export selected as PDF")
 def export_selected_pdf(modeladmin, request, queryset):
     report, filters, rows = _selection(modeladmin, request, queryset)
-    if rows.count() > services.pdf_export_sync_limit():
-        data_export = services.pdf_export_queue(report=report, user=request.user, filters=filters)
+    try:
+        result = services.pdf_export(report=report, user=request.user, filters=filters, queryset=rows)
+    except (services.PdfExportTooLarge, PdfRenderError) as error:
+        modeladmin.message_user(request, f"PDF export failed: {error}", messages.ERROR)
+        return None
+    if result.data_export is not None:
         modeladmin.message_user(
-            request, f"The PDF is built in the background as export #{data_export.pk}; its download link "
+            request, f"The PDF is built in the background as export #{result.data_export.pk}; its download link "
             f"appears on {LIST_PAGES[report.name]} when it is ready.",
             messages.INFO,
         )
         return None
-    file_name = services.export_file_name(report=report, filters=filters, queryset=rows, extension="pdf")
-    buffer = io.BytesIO()
-    try:
-        services.pdf_write(report=report, user=request.user, filters=filters, queryset=rows, dest=buffer)
-    except PdfRenderError as error:
-        modeladmin.message_user(request, f"PDF export failed: {error}", messages.ERROR)
-        return None
-    response = HttpResponse(buffer.getvalue(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    response = HttpResponse(result.content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{result.file_name}"'
     return response
 
 

@@ -2,8 +2,10 @@
 
 import csv
 import hashlib
+import io
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -227,6 +229,37 @@ def _font_urls() -> dict[str, str]:
 
 def pdf_export_sync_limit() -> int:
     return settings.TRAVEL_PDF_SYNC_MAX_ROWS
+
+
+class PdfExportTooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PdfExportResult:
+    """Either the finished file (small exports) or the queued background export."""
+
+    file_name: str = ""
+    content: bytes = b""
+    data_export: DataExport | None = None
+
+
+def pdf_export(*, report: TravelReport, user, filters: TravelFilters, queryset) -> PdfExportResult:
+    """Render a small PDF now, queue a large one, refuse one too large to lay out at all
+    (xhtml2pdf holds the whole document in memory). Raises PdfExportTooLarge or
+    PdfRenderError with a message for the user."""
+    count = queryset.count()
+    if count > settings.TRAVEL_PDF_MAX_ROWS:
+        raise PdfExportTooLarge(
+            f"A PDF holds at most {settings.TRAVEL_PDF_MAX_ROWS} rows and these filters match {count}; "
+            "narrow the filters or export CSV."
+        )
+    if count > pdf_export_sync_limit():
+        return PdfExportResult(data_export=pdf_export_queue(report=report, user=user, filters=filters))
+    buffer = io.BytesIO()
+    pdf_write(report=report, user=user, filters=filters, queryset=queryset, dest=buffer)
+    file_name = export_file_name(report=report, filters=filters, queryset=queryset, extension="pdf")
+    return PdfExportResult(file_name=file_name, content=buffer.getvalue())
 
 
 @transaction.atomic

@@ -1,6 +1,5 @@
 """Pages of mileage and per diem: one set of views serves both kinds (see PAGES)."""
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,22 +181,19 @@ def export_pdf(request, kind):
     filters = filter_form.filters()
     queryset = page.report.select(user=request.user, filters=filters)
     list_url = f"{page.url('list')}?{_filter_query(request)}"
-    if queryset.count() > services.pdf_export_sync_limit():
-        data_export = services.pdf_export_queue(report=page.report, user=request.user, filters=filters)
+    try:
+        result = services.pdf_export(report=page.report, user=request.user, filters=filters, queryset=queryset)
+    except (services.PdfExportTooLarge, PdfRenderError) as error:
+        messages.error(request, f"PDF export failed: {error}")
+        return redirect(list_url)
+    if result.data_export is not None:
         messages.info(
-            request, f"The PDF is large, so it is being built in the background (export #{data_export.pk}). "
+            request, f"The PDF is large, so it is being built in the background (export #{result.data_export.pk}). "
             "Its download link appears below when it is ready.",
         )
         return redirect(list_url)
-    file_name = services.export_file_name(report=page.report, filters=filters, queryset=queryset, extension="pdf")
-    buffer = io.BytesIO()
-    try:
-        services.pdf_write(report=page.report, user=request.user, filters=filters, queryset=queryset, dest=buffer)
-    except PdfRenderError as error:
-        messages.error(request, f"PDF export failed: {error}")
-        return redirect(list_url)
-    response = HttpResponse(buffer.getvalue(), content_type="application/pdf")
-    response["Content-Disposition"] = _attachment(file_name)
+    response = HttpResponse(result.content, content_type="application/pdf")
+    response["Content-Disposition"] = _attachment(result.file_name)
     return response
 
 

@@ -142,3 +142,15 @@ def test_download_of_an_unfinished_export_is_refused(alice_client, alice):
 def test_exports_of_other_kinds_are_not_served_here(alice_client, alice):
     gdpr = DataExport.objects.create(owner=alice, export_type="gdpr", export_format="zip", status="completed")
     assert alice_client.get(f"/travel/exports/{gdpr.pk}/download").status_code == 404
+
+
+def test_pdf_too_large_to_lay_out_is_refused_with_a_reason(alice_client, alice, settings):
+    settings.TRAVEL_PDF_MAX_ROWS = 2
+    for n in range(3):
+        make_mileage(alice, purpose=f"T{n}")
+    response = alice_client.get("/mileage/export/pdf?search=T", follow=True)
+    assert response.redirect_chain == [("/mileage/?search=T", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "PDF export failed: A PDF holds at most 2 rows and these filters match 3; narrow the filters or export CSV."
+    ]
+    assert not DataExport.objects.exists()
