@@ -202,7 +202,6 @@ def pdf_write(*, report: TravelReport, user, filters: TravelFilters, queryset, d
     html = render_to_string(
         "travel/report_pdf.html",
         {
-            "report": report,
             "title": report.title,
             "who": pdf_markup(person_name(user)),
             "period": _period_label(filters),
@@ -212,15 +211,11 @@ def pdf_write(*, report: TravelReport, user, filters: TravelFilters, queryset, d
             "rows": rows,
             "totals_row": list(zip((pdf_markup(cell) for cell in report.pdf_totals_row(totals)), numeric)),
             "empty_message": report.empty_message,
-            "fonts": _font_urls(),
+            "fonts": pdf_font_files(),
         },
     )
     pdf_render(html=html, dest=dest)
     return len(rows)
-
-
-def _font_urls() -> dict[str, str]:
-    return {key: str(path) for key, path in pdf_font_files().items()}
 
 
 # ---------------------------------------------------------------------------------------
