@@ -8,7 +8,6 @@ someone else owns answers 404, except that admins may read every record.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -181,10 +180,8 @@ class _DetailApi(_TravelApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _own(self, request, pk):
-        try:
-            return self.get_for_owner(user=request.user, pk=pk)
-        except Http404 as error:
-            raise NotFound("Not found.") from error
+        # Http404 for anyone but the owner; DRF answers it as 404 {"detail": ...}.
+        return self.get_for_owner(user=request.user, pk=pk)
 
     def _write(self, request, pk, *, partial):
         record = self._own(request, pk)
