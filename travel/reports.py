@@ -23,6 +23,10 @@ def _client_label(record) -> str:
     return record.client.name if record.client_id else ""
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
@@ -118,7 +122,7 @@ MILEAGE = TravelReport(
         m.get_status_display(),
     ],
     pdf_totals_row=lambda totals: [
-        "Total", f"{totals['count']} trips", "", "", "", _distance_total_label(totals), "", _money(totals["amount"]), "",
+        "Total", _count(totals["count"], "trip"), "", "", "", _distance_total_label(totals), "", _money(totals["amount"]), "",
     ],
 )
 
@@ -195,7 +199,7 @@ PER_DIEM = TravelReport(
         p.get_status_display(),
     ],
     pdf_totals_row=lambda totals: [
-        "Total", "", f"{totals['count']} claims", "", "", "",
+        "Total", "", _count(totals["count"], "claim"), "", "", "",
         f"{totals['full_days']} / {totals['partial_days']}", "", _money(totals["amount"]), "",
     ],
 )

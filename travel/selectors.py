@@ -59,11 +59,19 @@ class TravelFilters:
         def day(key):
             return date.fromisoformat(stored[key]) if stored.get(key) else None
 
+        def catalog(model, key):
+            # A project or client deleted since the export was asked for still filters (to
+            # nothing) rather than silently widening the export.
+            pk = stored.get(key)
+            if not pk:
+                return None
+            return model.objects.filter(pk=pk).first() or model(pk=pk, name=f"#{pk} (deleted)")
+
         return cls(
             search=stored.get("search") or "",
             status=stored.get("status") or "",
-            project=Project.objects.filter(pk=stored.get("project_id")).first() if stored.get("project_id") else None,
-            client=Client.objects.filter(pk=stored.get("client_id")).first() if stored.get("client_id") else None,
+            project=catalog(Project, "project_id"),
+            client=catalog(Client, "client_id"),
             start_date=day("start_date"),
             end_date=day("end_date"),
             ids=tuple(stored["ids"]) if stored.get("ids") is not None else None,

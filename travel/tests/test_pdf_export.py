@@ -9,6 +9,11 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from exports.models import DataExport
+from timetracker.models import Client
+from travel.reports import MILEAGE
+from travel.selectors import TravelFilters
+from travel.services import pdf_export_queue
+from travel.tasks import travel_pdf_export_build
 
 from .factories import make_mileage, make_per_diem
 
@@ -154,3 +159,20 @@ def test_pdf_too_large_to_lay_out_is_refused_with_a_reason(alice_client, alice, 
         "PDF export failed: A PDF holds at most 2 rows and these filters match 3; narrow the filters or export CSV."
     ]
     assert not DataExport.objects.exists()
+
+
+def test_markup_in_user_text_is_printed_not_interpreted(alice_client, alice):
+    make_mileage(alice, purpose='<img src="/etc/passwd"><b>bold</b>', notes="x")
+    (page,) = pdf_pages(alice_client.get("/mileage/export/pdf"))
+    # The narrow column wraps the text: compare with the line breaks as spaces.
+    assert '<img src="/etc/passwd"><b>bold</b>' in " ".join(page.split())
+
+
+def test_background_export_keeps_filtering_on_a_deleted_client(alice):
+    gone = Client.objects.create(name="Gone")
+    make_mileage(alice, purpose="Other client trip")
+    data_export = pdf_export_queue(report=MILEAGE, user=alice, filters=TravelFilters(client=gone))
+    gone.delete()
+    travel_pdf_export_build.delay(data_export.pk)
+    data_export.refresh_from_db()
+    assert (data_export.status, data_export.record_count) == ("completed", 0)
