@@ -1,5 +1,6 @@
 """Pages of mileage and per diem: one set of views serves both kinds (see PAGES)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +35,14 @@ class TravelPage:
     label: str
     singular: str
     form_class: type
-    get_for_owner: object
-    create: object
-    update: object
-    delete: object
+    get_for_owner: Callable
+    create: Callable
+    update: Callable
+    delete: Callable
     table_template: str
 
-    def url(self, action: str, **kwargs) -> str:
-        return reverse(f"{self.report.name}_{action}", kwargs=kwargs or None)
+    def url(self, action: str) -> str:
+        return reverse(f"{self.report.name}_{action}")
 
 
 PAGES = {
