@@ -96,6 +96,12 @@ def api_token():
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2 costs ~0.5 s a user; tests need no slow hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def private_storage(settings, tmp_path):
     """Each test gets its own private storage and backup folders."""
     settings.PRIVATE_STORAGE_DIR = tmp_path / "private"
