@@ -59,7 +59,9 @@ def pull_credentials_open(sealed: str) -> dict[str, str]:
     try:
         return json.loads(_fernet().decrypt(sealed.encode(), ttl=CREDENTIALS_TTL_SECONDS))
     except InvalidToken:
-        raise PullCredentialsError("The import's credentials expired; start the import again.") from None
+        raise PullCredentialsError(
+            "The import's credentials could not be read (expired or altered); start the import again."
+        ) from None
 
 
 @dataclass
@@ -156,7 +158,7 @@ def _write_page(
     summary: dict,
 ) -> dict[str, int]:
     """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
-    counts = dict(processed=0, created=0, updated=0, unchanged=0, skipped=0, deleted=0)
+    counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0}
     importer_id = data_import.owner_id
 
     def owner_of(entry: SourceEntry) -> int:

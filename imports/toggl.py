@@ -119,7 +119,7 @@ def parse_api_time(value: str | None) -> datetime | None:
     """Toggl writes UTC as `…Z` or `…+00:00`; both parse to an aware datetime."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)  # Python ≥ 3.11 reads the "Z" suffix
 
 
 @dataclass

@@ -83,7 +83,7 @@ class FakeApiServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self):
         self.thread.start()
@@ -163,7 +163,7 @@ class FakeToggl(FakeApiServer):
             return json_answer(self.users)
         if path == f"/reports/api/v3/workspace/{self.workspace_id}/search/time_entries":
             return self.detailed_report(request)
-        if path.startswith("/api/v9/workspaces/") or path.startswith("/reports/api/v3/workspace/"):
+        if path.startswith(("/api/v9/workspaces/", "/reports/api/v3/workspace/")):
             return Canned(status=403, headers={"Content-Type": "text/plain"}, body="Forbidden")
         return Canned(status=404, body='"Not Found"')
 
@@ -178,10 +178,11 @@ class FakeToggl(FakeApiServer):
         )
         numbered = [{**r, "row_number": n} for n, r in enumerate(rows, start=1)]
         first_row = int(query.get("first_row_number") or 1)
-        if query.get("first_id") is not None:
-            # The cursor must point at the row it names, as the real API's does.
-            if first_row > len(numbered) or numbered[first_row - 1]["time_entries"][0]["id"] != query["first_id"]:
-                return Canned(status=400, headers={"Content-Type": "text/plain"}, body="Invalid first_id")
+        # The cursor must point at the row it names, as the real API's does.
+        if query.get("first_id") is not None and (
+            first_row > len(numbered) or numbered[first_row - 1]["time_entries"][0]["id"] != query["first_id"]
+        ):
+            return Canned(status=400, headers={"Content-Type": "text/plain"}, body="Invalid first_id")
         if self.hold_row_number is not None and first_row == self.hold_row_number and not self.release.is_set():
             self.held.set()
             self.release.wait(timeout=60)

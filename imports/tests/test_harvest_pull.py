@@ -9,7 +9,9 @@ from imports.models import DataImport
 from timetracker.models import Client, Project, TimeEntry
 
 from .fake_harvest import harvest_entry
-from .pull_fixtures import HARVEST_TOKEN, fake_harvest, sleeps  # noqa: F401
+from .pull_fixtures import HARVEST_TOKEN
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
 
 CASE_17 = json.loads((CASES_DIR / "17_harvest_cursor_pagination.json").read_text())
 

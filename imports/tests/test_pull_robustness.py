@@ -15,7 +15,9 @@ from timetracker.models import TimeEntry
 
 from .fake_harvest import harvest_entry
 from .fake_toggl import Canned
-from .pull_fixtures import HARVEST_TOKEN, TOGGL_TOKEN, fake_harvest, fake_toggl, sleeps  # noqa: F401
+from .pull_fixtures import HARVEST_TOKEN, TOGGL_TOKEN
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
 
 SCENARIOS = json.loads((CASES_DIR / "15_api_rate_limit_responses.json").read_text())["scenarios"]
 REPORT = "/reports/api/v3/workspace/2000002/search/time_entries"

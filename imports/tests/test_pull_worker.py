@@ -15,7 +15,9 @@ from imports.models import DataImport
 from imports.pulls import pull_start
 from timetracker.models import TimeEntry
 
-from .pull_fixtures import TOGGL_TOKEN, fake_toggl  # noqa: F401
+from .pull_fixtures import TOGGL_TOKEN
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
 
 
 @pytest.fixture

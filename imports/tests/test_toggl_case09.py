@@ -8,7 +8,9 @@ from imports import toggl
 from imports.models import DataImport
 from timetracker.models import TimeEntry
 
-from .pull_fixtures import TOGGL_TOKEN, fake_toggl  # noqa: F401
+from .pull_fixtures import TOGGL_TOKEN
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
 
 CASE = json.loads((CASES_DIR / "09_toggl_running_and_deleted_entries.json").read_text())
 FETCH_CLOCK = datetime(2024, 12, 16, 3, 15, 28, tzinfo=UTC)

@@ -8,7 +8,9 @@ import pytest
 from imports.models import DataImport
 from timetracker.models import Client, Project, Tag, Task, TimeEntry
 
-from .pull_fixtures import TOGGL_TOKEN, fake_toggl, sleeps  # noqa: F401
+from .pull_fixtures import TOGGL_TOKEN
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
 
 WS = 2000002
 BIG_ID = 5_000_000_001  # above 2^31

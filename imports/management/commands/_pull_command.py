@@ -50,7 +50,7 @@ class PullCommand(BaseCommand):
         data_import.refresh_from_db()
         if outcome.status == DataImport.Status.FAILED:
             raise CommandError(f"Import #{data_import.pk} failed: {data_import.status_message}")
-        self.stdout.write(f"Import #{data_import.pk} {data_import.get_status_display()}: {data_import.status_message}")
+        self.stdout.write(f"Import #{data_import.pk} {data_import.status}: {data_import.status_message}")
         for timer in data_import.summary.get("running_timers", []):
             self.stdout.write(f"  skipped running timer {timer['source_id']} ({timer['start']}): {timer['note']}")
         for person in data_import.summary.get("unmatched_users", []):
