@@ -94,6 +94,9 @@ class SourcePage:
     entries: list[SourceEntry]
     cursor: dict  # where to continue after this page; stored in the checkpoint
     total_hint: int | None = None
+    # A second look at entries this pull may already have counted (Toggl's recent changes
+    # after its report): existing entries are brought up to date but not counted again.
+    revisit: bool = False
 
 
 class PullSource(Protocol):
@@ -155,7 +158,7 @@ def _entry_differs(existing: TimeEntry, entry: SourceEntry) -> bool:
 
 def _write_page(
     *, data_import: DataImport, source_system: str, entries: list[SourceEntry], owner_map: dict[str, int],
-    summary: dict,
+    summary: dict, revisit: bool = False,
 ) -> dict[str, int]:
     """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
     counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0}
@@ -174,9 +177,18 @@ def _write_page(
     now = timezone.now()
     touched = []
     for entry in entries:
-        counts["processed"] += 1
         key = (owner_of(entry), entry.source_id)
         current = existing.get(key)
+        if revisit and current is not None and not entry.deleted and not entry.running:
+            if _entry_differs(current, entry):
+                for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
+                    setattr(current, name, getattr(entry, name))
+                current.save()
+                current.tags.set(set(entry.tag_ids))
+            else:
+                touched.append(current.pk)
+            continue
+        counts["processed"] += 1
         if entry.deleted:
             if current is not None:
                 current.delete()
@@ -267,7 +279,7 @@ def pull_run(
                 summary = dict(locked.summary)
                 counts = _write_page(
                     data_import=locked, source_system=source.source_system, entries=page.entries,
-                    owner_map=owner_map, summary=summary,
+                    owner_map=owner_map, summary=summary, revisit=page.revisit,
                 )
                 _add_counts(locked, counts)
                 locked.summary = summary

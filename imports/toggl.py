@@ -275,7 +275,7 @@ class TogglSource:
             phase = "recent"
         if phase == "recent":
             entries = list(self._recent_entries())
-            yield SourcePage(entries=entries, cursor={"phase": "done"})
+            yield SourcePage(entries=entries, cursor={"phase": "done"}, revisit=True)
 
     def _recent_entries(self) -> Iterator[SourceEntry]:
         """Tombstones, running timers and not-yet-reported changes of the last months."""

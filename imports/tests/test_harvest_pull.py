@@ -147,3 +147,14 @@ def test_admin_maps_entries_to_users_by_email_and_keeps_the_unmatched(
     # Without the option, an admin's pull keeps everything.
     second = pull(charlie_client, django_capture_on_commit_callbacks, timezone="UTC")
     assert second.created_records == 2 and TimeEntry.objects.filter(owner=charlie).count() == 3
+
+
+def test_more_entries_than_announced_stops_the_pull(alice_client, fake_harvest, django_capture_on_commit_callbacks):
+    pages = json.loads(json.dumps(CASE_17["responses_in_order"]))
+    for page in pages:
+        page["body"]["total_entries"] = 3
+    fake_harvest.replay(pages)
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest returned more entries (4) than it announced (3); stopped.")
+    assert data_import.processed_records == 2  # the first page; the import is visibly incomplete

@@ -78,3 +78,18 @@ def test_tombstone_removes_the_copy_imported_earlier(alice_client, alice, fake_t
     assert not TimeEntry.objects.filter(source_id="3730276799").exists()
     assert sorted(TimeEntry.objects.filter(owner=alice).values_list("source_id", flat=True)) == [
         "3730256173", "3730288662"]
+
+
+def test_an_entry_in_both_the_report_and_the_recent_changes_is_counted_once(
+    alice_client, alice, fake_toggl, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(toggl, "clock", lambda: FETCH_CLOCK)
+    workspace(fake_toggl)
+    fake_toggl.add_entry(entry_id=3730256173, start="2024-12-16T00:41:29Z", stop="2024-12-16T01:11:29Z",
+                         project_id=63334409, description="Inbox Zero", billable=True, tag_ids=[16939168])
+    fake_toggl.since_entries = CASE["_response_body"]
+    data_import = pull(alice_client, django_capture_on_commit_callbacks)
+    # report: 3730256173; recent: 2 running, 1 tombstone, 3730288662 (3730256173 again, not counted)
+    assert (data_import.processed_records, data_import.created_records, data_import.unchanged_records,
+            data_import.skipped_records, data_import.total_records) == (5, 2, 0, 3, 5)
+    assert TimeEntry.objects.filter(owner=alice).count() == 2

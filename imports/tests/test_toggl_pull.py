@@ -183,3 +183,20 @@ def test_session_endpoint_needs_login_and_csrf(client, alice, fake_toggl):
     response = csrf_client.post("/api/import/toggl", data=body, content_type="application/json")
     assert response.status_code == 403
     assert DataImport.objects.count() == 0
+
+
+def test_admin_maps_toggl_users_by_email(charlie_client, charlie, alice, fake_toggl,
+                                         django_capture_on_commit_callbacks):
+    fake_toggl.users = [{"id": 1000001, "email": "ALICE@example.com", "fullname": "Alice"},
+                        {"id": 1000002, "email": "ghost@elsewhere.test", "fullname": "Ghost"}]
+    fake_toggl.add_entry(entry_id=1, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00",
+                         user_id=1000001)
+    fake_toggl.add_entry(entry_id=2, start="2024-01-03T08:00:00+00:00", stop="2024-01-03T09:00:00+00:00",
+                         user_id=1000002)
+    response = start_pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email="true",
+                          start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert data_import.owner == charlie and data_import.status == "completed"
+    assert dict(TimeEntry.objects.values_list("source_id", "owner__username")) == {"1": "alice", "2": "charlie"}
+    assert data_import.summary["unmatched_users"] == [
+        {"source_user_id": "1000002", "name": "Ghost", "email": "ghost@elsewhere.test"}]
