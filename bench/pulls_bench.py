@@ -17,19 +17,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timetracker.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
-from imports.models import DataImport  # noqa: E402
-from imports.pulls import pull_credentials_seal, pull_execute  # noqa: E402
-from imports.tests.fake_harvest import FakeHarvest, harvest_entry  # noqa: E402
-from imports.tests.fake_toggl import FakeToggl  # noqa: E402
-from timetracker.models import TimeEntry  # noqa: E402
+from imports.models import DataImport
+from imports.pulls import pull_credentials_seal, pull_execute
+from imports.tests.fake_harvest import FakeHarvest, harvest_entry
+from imports.tests.fake_toggl import FakeToggl
+from timetracker.models import TimeEntry
 
 
 def run(kind: str, entries: int) -> None:

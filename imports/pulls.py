@@ -39,6 +39,7 @@ User = get_user_model()
 # older than this is refused (a quota pause lasts at most an hour).
 CREDENTIALS_TTL_SECONDS = 2 * 24 * 3600
 RUNNING_TIMER_NOTE = "running timer, import after it stops"
+MAX_ROW_ERRORS = 1000  # kept in the record; the count is always exact
 
 
 class PullCredentialsError(Exception):
@@ -161,7 +162,7 @@ def _write_page(
     summary: dict, revisit: bool = False,
 ) -> dict[str, int]:
     """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
-    counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0}
+    counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0, "failed": 0}
     importer_id = data_import.owner_id
 
     def owner_of(entry: SourceEntry) -> int:
@@ -206,6 +207,15 @@ def _write_page(
                 "note": RUNNING_TIMER_NOTE,
             })
             continue
+        if entry.start is None or entry.end is None or entry.end < entry.start:
+            counts["failed"] += 1
+            if len(data_import.row_errors) < MAX_ROW_ERRORS:
+                data_import.row_errors.append({
+                    "line": None, "source_id": entry.source_id, "column": "end",
+                    "value": entry.end.isoformat() if entry.end else None,
+                    "message": f"{source_system} entry {entry.source_id} ends before it starts; not imported",
+                })
+            continue
         if current is None:
             created = TimeEntry.objects.create(
                 owner_id=key[0], source_system=source_system, source_id=entry.source_id,
@@ -238,6 +248,7 @@ def _add_counts(data_import: DataImport, counts: dict[str, int]) -> None:
     data_import.unchanged_records += counts["unchanged"]
     data_import.skipped_records += counts["skipped"]
     data_import.deleted_records += counts["deleted"]
+    data_import.failed_records += counts["failed"]
     data_import.successful_records = (
         data_import.created_records + data_import.updated_records + data_import.unchanged_records
     )
@@ -344,6 +355,11 @@ def pull_run(
         return PullOutcome(status=DataImport.Status.WAITING, resume_at=resume_at)
     except ApiError as exc:
         return pull_fail(data_import=data_import, message=str(exc))
+    except Exception:
+        # Never leave the import "processing" forever; the traceback names no credential.
+        logger.exception("Import %s stopped on an unexpected error", data_import.pk)
+        return pull_fail(data_import=data_import, message="The import stopped on an unexpected error; "
+                                                         "pages already written are kept. Try again later.")
 
 
 def pull_fail(*, data_import: DataImport, message: str) -> PullOutcome:

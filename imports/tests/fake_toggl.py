@@ -23,6 +23,7 @@ class RecordedRequest:
     query: dict
     headers: dict
     body: bytes
+    received_at: float = 0.0  # time.monotonic()
 
 
 @dataclass
@@ -54,7 +55,7 @@ class FakeApiServer:
                 parts = urlsplit(self.path)
                 request = RecordedRequest(
                     method=self.command, path=parts.path, query={k: v[0] for k, v in parse_qs(parts.query).items()},
-                    headers={k: v for k, v in self.headers.items()}, body=body,
+                    headers={k: v for k, v in self.headers.items()}, body=body, received_at=time.monotonic(),
                 )
                 with fake.lock:
                     fake.requests.append(request)

@@ -95,14 +95,16 @@ def test_toggl_402_quota_pauses_with_the_reset_time_and_resumes_without_counting
     assert [b.get("first_row_number") for b in bodies] == [None, 4, 4, 7]
 
 
-def test_toggl_402_through_the_task_reschedules_itself_and_completes(
+def test_toggl_402_with_in_process_tasks_stays_waiting_instead_of_hammering(
     alice, fake_toggl, sleeps, django_capture_on_commit_callbacks
 ):
     seven_entries(fake_toggl)
-    fake_toggl.script(REPORT, [Canned(status=0)] + canned("toggl_402_hourly_quota"))
+    fake_toggl.script(REPORT, [Canned(status=0)] + canned("toggl_402_hourly_quota") * 3)
     data_import = run_toggl(alice, django_capture_on_commit_callbacks)
-    assert data_import.status == "completed"
-    assert TimeEntry.objects.filter(owner=alice).count() == 7 == data_import.created_records
+    assert data_import.status == "waiting"
+    assert data_import.status_message.startswith("waiting for Toggl quota until ")
+    assert len(fake_toggl.requests_to(REPORT)) == 2
+    # (With a worker, the task re-queues itself for the reset: test_pull_worker.py.)
 
 
 def test_toggl_nginx_html_400_is_retried_but_an_api_400_is_not(alice, fake_toggl, sleeps,

@@ -15,6 +15,7 @@ from imports.models import DataImport
 from imports.pulls import pull_start
 from timetracker.models import TimeEntry
 
+from .fake_toggl import Canned
 from .pull_fixtures import TOGGL_TOKEN
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
@@ -71,3 +72,32 @@ def test_a_killed_worker_leaves_an_import_that_a_new_worker_finishes_exactly_onc
     report_pages = [r for r in fake.requests if r.path.endswith("/search/time_entries")]
     # Pages 1 and 2 were written before the kill and not fetched again.
     assert [r.body.count(b"first_row_number") for r in report_pages] == [0, 1, 1, 1, 1]
+
+
+@pytest.mark.celery_worker
+def test_toggl_quota_pause_requeues_the_task_for_the_reset_time(worker_env, celery_worker, alice):
+    fake = worker_env
+    for n in range(7):
+        fake.add_entry(entry_id=8000 + n, start=f"2024-05-0{n + 1}T08:00:00+00:00",
+                       stop=f"2024-05-0{n + 1}T09:00:00+00:00")
+    report = "/reports/api/v3/workspace/2000002/search/time_entries"
+    fake.script(report, [Canned(status=0), Canned(status=402, headers={
+        "X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "2"}, body='"hourly limit"')])
+
+    data_import = pull_start(user=alice, source="toggl", params={
+        "token": TOGGL_TOKEN, "workspace_id": "2000002", "start": "2024-05-01", "end": "2024-05-31"})
+
+    waiting = wait_for(lambda: DataImport.objects.filter(pk=data_import.pk, status="waiting").first(), 30,
+                       "the quota pause")
+    assert waiting.status_message.startswith("waiting for Toggl quota until ")
+    assert waiting.processed_records == 3
+    wait_for(lambda: DataImport.objects.get(pk=data_import.pk).is_finished, 30, "the import to finish")
+    data_import.refresh_from_db()
+    assert data_import.status == "completed"
+    assert (data_import.processed_records, data_import.created_records) == (7, 7)
+    assert TimeEntry.objects.filter(owner=alice).count() == 7
+    requests = fake.requests_to(report)
+    assert [r.body.count(b"first_row_number") for r in requests] == [0, 1, 1, 1]
+    # The same page was asked again only once the quota had reset (2 s later).
+    assert requests[2].body == requests[1].body
+    assert requests[2].received_at - requests[1].received_at >= 1.5

@@ -200,3 +200,19 @@ def test_admin_maps_toggl_users_by_email(charlie_client, charlie, alice, fake_to
     assert dict(TimeEntry.objects.values_list("source_id", "owner__username")) == {"1": "alice", "2": "charlie"}
     assert data_import.summary["unmatched_users"] == [
         {"source_user_id": "1000002", "name": "Ghost", "email": "ghost@elsewhere.test"}]
+
+
+def test_an_entry_ending_before_it_starts_is_reported_not_imported(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=11, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    fake_toggl.add_entry(entry_id=12, start="2024-01-03T08:00:00+00:00", stop="2024-01-03T07:00:00+00:00")
+    fake_toggl.rows[-1]["time_entries"][0]["seconds"] = 3600  # broken data, but not a running timer
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert data_import.status == "completed_with_errors"
+    assert (data_import.processed_records, data_import.successful_records, data_import.failed_records) == (2, 1, 1)
+    assert data_import.row_errors == [{
+        "line": None, "source_id": "12", "column": "end", "value": "2024-01-03T07:00:00+00:00",
+        "message": "toggl entry 12 ends before it starts; not imported"}]
+    assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["11"]
