@@ -51,19 +51,23 @@ def run(kind: str, entries: int) -> None:
                         for n in range(entries)]
         options = {"start": "2023-01-01", "end": "2023-12-31", "account_id": fake.account_id, "timezone": "UTC"}
         credentials = {"token": fake.token, "account_id": fake.account_id}
-    data_import = DataImport.objects.create(owner=user, import_type=kind, options=options)
-    tracemalloc.start()
-    started = time.perf_counter()
-    pull_execute(import_id=data_import.pk, sealed_credentials=pull_credentials_seal(credentials))
-    elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    for label in ("first", "rerun"):
+        data_import = DataImport.objects.create(owner=user, import_type=kind, options=options)
+        tracemalloc.start()
+        started = time.perf_counter()
+        pull_execute(import_id=data_import.pk, sealed_credentials=pull_credentials_seal(credentials))
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        data_import.refresh_from_db()
+        assert data_import.status == "completed", data_import.status_message
+        assert TimeEntry.objects.filter(owner=user).count() == entries
+        expected = (entries, 0) if label == "first" else (0, entries)
+        assert (data_import.created_records, data_import.unchanged_records) == expected
+        assert data_import.deleted_records == 0
+        print(f"{kind:8} {label:6} {entries:7d} entries  {elapsed:6.2f} s  {entries / elapsed:8.0f} entries/s  "
+              f"peak {peak / 1024 / 1024:6.1f} MiB")
     fake.stop()
-    data_import.refresh_from_db()
-    assert data_import.status == "completed", data_import.status_message
-    assert TimeEntry.objects.filter(owner=user).count() == entries
-    print(f"{kind:8} {entries:7d} entries  {elapsed:6.2f} s  {entries / elapsed:8.0f} entries/s  "
-          f"peak {peak / 1024 / 1024:6.1f} MiB")
 
 
 def main() -> None:

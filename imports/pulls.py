@@ -7,7 +7,8 @@ task continues from the checkpoint and counts nothing twice. Entries are upserte
 (owner, source system, source id), so replaying a page is harmless anyway.
 
 Deletions: every entry the source still has is "touched" during the pull (its `updated_at`
-is set); at the end, entries of that source, owners and date range that were not touched
+is set to the database's clock, like the pull's start mark, so workers on machines with
+skewed clocks agree); at the end, entries of that source, owners and date range that were not touched
 since the pull began were deleted at the source and are removed here. Toggl also reports
 deletions explicitly (`server_deleted_at`), which remove the copy at once.
 """
@@ -25,6 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from timetracker.lib.http_client import ApiError, ApiQuotaExceeded
@@ -175,7 +177,6 @@ def _write_page(
         for te in TimeEntry.objects.filter(source_system=source_system, source_id__in=ids, owner_id__in=owners)
         .prefetch_related("tags")
     }
-    now = timezone.now()
     touched = []
     for entry in entries:
         key = (owner_of(entry), entry.source_id)
@@ -186,8 +187,7 @@ def _write_page(
                     setattr(current, name, getattr(entry, name))
                 current.save()
                 current.tags.set(set(entry.tag_ids))
-            else:
-                touched.append(current.pk)
+            touched.append(current.pk)
             continue
         counts["processed"] += 1
         if entry.deleted:
@@ -225,19 +225,21 @@ def _write_page(
             if entry.tag_ids:
                 created.tags.set(set(entry.tag_ids))
             existing[key] = created
+            touched.append(created.pk)
             counts["created"] += 1
         elif _entry_differs(current, entry):
             for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
                 setattr(current, name, getattr(entry, name))
             current.save()
             current.tags.set(set(entry.tag_ids))
+            touched.append(current.pk)
             counts["updated"] += 1
         else:
             touched.append(current.pk)
             counts["unchanged"] += 1
     if touched:
-        # Marks the entry as still present at the source (see the module docstring).
-        TimeEntry.objects.filter(pk__in=touched).update(updated_at=now)
+        # Marks the entries as still present at the source (see the module docstring).
+        TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now())
     return counts
 
 
@@ -263,7 +265,8 @@ def pull_run(
         return PullOutcome(status=data_import.status)
     checkpoint = dict(data_import.checkpoint or {})
     if "mark" not in checkpoint:
-        checkpoint["mark"] = timezone.now().isoformat()
+        db_now = DataImport.objects.filter(pk=data_import.pk).values(db_now=Now())[0]["db_now"]
+        checkpoint["mark"] = db_now.isoformat()
         checkpoint["cursor"] = {}
         checkpoint["pages"] = 0
     data_import.checkpoint = checkpoint
@@ -294,10 +297,8 @@ def pull_run(
                 )
                 _add_counts(locked, counts)
                 locked.summary = summary
-                if page.total_hint is not None:
+                if page.total_hint is not None:  # Harvest announces its total; Toggl does not
                     locked.total_records = max(page.total_hint, locked.processed_records)
-                else:
-                    locked.total_records = max(locked.total_records, locked.processed_records)
                 locked.checkpoint = {**locked.checkpoint, "cursor": page.cursor,
                                      "pages": locked.checkpoint.get("pages", 0) + 1}
                 locked.status_message = (
