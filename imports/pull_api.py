@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from timetracker.authentication import scope_required
 
-from .pull_views import started_response
+from .pull_views import started_response, started_status_code
 from .pulls import PullInputError, pull_start
 
 
@@ -30,14 +30,28 @@ class HarvestPullInput(PullInputBase):
     timezone = serializers.CharField(required=False, help_text="The Harvest account's timezone; default: yours.")
 
 
+class PullSummaryOutput(serializers.Serializer):
+    total = serializers.IntegerField()
+    successful = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField())
+
+
 class PullStartedOutput(serializers.Serializer):
+    success = serializers.BooleanField()
     import_id = serializers.IntegerField()
     import_type = serializers.CharField()
     status = serializers.CharField()
     status_url = serializers.CharField()
+    summary = PullSummaryOutput()
 
 
 class PullErrorOutput(serializers.Serializer):
+    success = serializers.BooleanField()
     error = serializers.CharField()
     field = serializers.CharField()
 
@@ -52,8 +66,9 @@ class PullStartApi(APIView):
         try:
             data_import = pull_start(user=request.user, source=self.source, params=params)
         except PullInputError as exc:
-            return Response({"error": exc.message, "field": exc.field}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(started_response(data_import, api=True), status=status.HTTP_202_ACCEPTED)
+            return Response({"success": False, "error": exc.message, "field": exc.field},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response(started_response(data_import, api=True), status=started_status_code(data_import))
 
 
 class TogglPullApi(PullStartApi):
@@ -61,7 +76,8 @@ class TogglPullApi(PullStartApi):
 
     @extend_schema(
         operation_id="import_toggl", request=TogglPullInput,
-        responses={202: PullStartedOutput, 400: PullErrorOutput}, summary="Pull time entries from Toggl Track",
+        responses={200: PullStartedOutput, 202: PullStartedOutput, 400: PullErrorOutput},
+        summary="Pull time entries from Toggl Track",
     )
     def post(self, request):
         return super().post(request)
@@ -72,7 +88,8 @@ class HarvestPullApi(PullStartApi):
 
     @extend_schema(
         operation_id="import_harvest", request=HarvestPullInput,
-        responses={202: PullStartedOutput, 400: PullErrorOutput}, summary="Pull time entries from Harvest",
+        responses={200: PullStartedOutput, 202: PullStartedOutput, 400: PullErrorOutput},
+        summary="Pull time entries from Harvest",
     )
     def post(self, request):
         return super().post(request)

@@ -397,9 +397,20 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     options go into the import record, credentials only into the sealed task argument."""
     from zoneinfo import available_timezones
 
-    token = str(params.get("token") or "").strip()
-    if not token:
-        raise PullInputError("token", "token: the API token is required.")
+    if not params:
+        raise PullInputError("body", "No data provided")
+    # The original's names (`api_token`, `start_date`, `end_date`) are accepted as well.
+    params = {
+        **params,
+        "token": params.get("token") or params.get("api_token"),
+        "start": params.get("start") or params.get("start_date"),
+        "end": params.get("end") or params.get("end_date"),
+    }
+    required = ["token", "workspace_id" if source == "toggl" else "account_id", "start", "end"]
+    missing = [name for name in required if not str(params.get(name) or "").strip()]
+    if missing:
+        raise PullInputError(missing[0], f"Missing required fields: {', '.join(missing)}")
+    token = str(params["token"]).strip()
     start, end = _date_option(params.get("start"), "start"), _date_option(params.get("end"), "end")
     if end < start:
         raise PullInputError("end", f"end: {end} is before start {start}.")
@@ -409,7 +420,7 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     options = {"start": start.isoformat(), "end": end.isoformat(), "map_users_by_email": map_users}
     credentials = {"token": token}
     if source == "toggl":
-        workspace = str(params.get("workspace_id") or params.get("workspace") or "").strip()
+        workspace = str(params.get("workspace_id") or "").strip()
         if not workspace.isdigit():
             raise PullInputError("workspace_id", f'workspace_id: "{workspace}" is not a Toggl workspace id.')
         options["workspace_id"] = workspace
@@ -425,6 +436,13 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     return options, credentials
 
 
+def pull_source_name(options: dict) -> str:
+    """What the history shows as the source, as the original did."""
+    if "workspace_id" in options:
+        return f"Toggl Workspace {options['workspace_id']}"
+    return f"Harvest Account {options['account_id']}"
+
+
 def pull_start(*, user, source: str, params: dict) -> DataImport:
     """Create the import record and queue the pull task (after the transaction commits)."""
     from .pull_tasks import harvest_pull, toggl_pull
@@ -432,7 +450,7 @@ def pull_start(*, user, source: str, params: dict) -> DataImport:
     options, credentials = pull_options_clean(user=user, source=source, params=params)
     data_import = pull_import_create(
         owner=user, import_type=DataImport.Type.TOGGL if source == "toggl" else DataImport.Type.HARVEST,
-        options=options,
+        options=options, source_file_name=pull_source_name(options),
     )
     task = toggl_pull if source == "toggl" else harvest_pull
     sealed = pull_credentials_seal(credentials)

@@ -59,8 +59,13 @@ def test_pull_pages_through_the_detailed_report_and_imports_everything(
 
     assert response.status_code == 202
     data_import = DataImport.objects.get(pk=response.json()["import_id"])
-    assert response.json() == {"import_id": data_import.pk, "import_type": "toggl", "status": "pending",
-                               "status_url": f"/api/import/status/{data_import.pk}"}
+    assert response.json() == {
+        "success": True, "import_id": data_import.pk, "import_type": "toggl", "status": "pending",
+        "status_url": f"/api/import/status/{data_import.pk}",
+        "summary": {"total": 0, "successful": 0, "failed": 0, "created": 0, "updated": 0, "unchanged": 0,
+                    "skipped": 0, "errors": []},
+    }
+    assert data_import.source_file_name == "Toggl Workspace 2000002"
     assert data_import.status == "completed", data_import.status_message
     assert (data_import.created_records, data_import.processed_records, data_import.total_records) == (7, 7, 7)
     assert (data_import.updated_records, data_import.deleted_records, data_import.skipped_records) == (0, 0, 0)
@@ -159,7 +164,8 @@ def test_bad_token_fails_at_once_with_a_clear_message(alice_client, alice, fake_
         ({"workspace_id": "abc"}, "workspace_id", 'workspace_id: "abc" is not a Toggl workspace id.'),
         ({"start": "2024-13-01"}, "start", 'start: "2024-13-01" is not a date (YYYY-MM-DD).'),
         ({"start": "2024-02-01", "end": "2024-01-01"}, "end", "end: 2024-01-01 is before start 2024-02-01."),
-        ({"token": ""}, "token", "token: the API token is required."),
+        ({"token": ""}, "token", "Missing required fields: token"),
+        ({"token": "", "workspace_id": "", "end": ""}, "token", "Missing required fields: token, workspace_id, end"),
         ({"map_users_by_email": True}, "map_users_by_email",
          "Only administrators can map entries to other users by e-mail."),
     ],
@@ -169,7 +175,7 @@ def test_invalid_input_is_refused_before_anything_is_queued(
 ):
     response = start_pull(alice_client, django_capture_on_commit_callbacks, **field_values)
     assert response.status_code == 400
-    assert response.json() == {"error": message, "field": field_name}
+    assert response.json() == {"success": False, "error": message, "field": field_name}
     assert DataImport.objects.count() == 0 and fake_toggl.requests == []
 
 
@@ -216,3 +222,14 @@ def test_an_entry_ending_before_it_starts_is_reported_not_imported(
         "line": None, "source_id": "12", "column": "end", "value": "2024-01-03T07:00:00+00:00",
         "message": "toggl entry 12 ends before it starts; not imported"}]
     assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["11"]
+
+
+def test_the_original_request_fields_are_accepted(alice_client, alice, fake_toggl, django_capture_on_commit_callbacks):
+    fake_toggl.add_entry(entry_id=5, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    body = {"api_token": TOGGL_TOKEN, "workspace_id": 2000002, "start_date": "2024-01-01", "end_date": "2024-01-31"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post("/api/import/toggl", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 202
+    assert DataImport.objects.get().created_records == 1
+    empty = alice_client.post("/api/import/toggl", data="{}", content_type="application/json")
+    assert (empty.status_code, empty.json()) == (400, {"success": False, "error": "No data provided", "field": "body"})

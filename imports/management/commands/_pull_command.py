@@ -11,6 +11,7 @@ from imports.pulls import (
     pull_execute,
     pull_import_create,
     pull_options_clean,
+    pull_source_name,
 )
 
 
@@ -36,7 +37,8 @@ class PullCommand(BaseCommand):
         except PullInputError as exc:
             raise CommandError(exc.message) from None
         import_type = DataImport.Type.TOGGL if self.source == "toggl" else DataImport.Type.HARVEST
-        data_import = pull_import_create(owner=user, import_type=import_type, options=cleaned)
+        data_import = pull_import_create(owner=user, import_type=import_type, options=cleaned,
+                                         source_file_name=pull_source_name(cleaned))
         bar = tqdm(desc=f"Import from {self.source.title()}", unit="entries", file=self.stderr._out)
 
         def progress(current: DataImport) -> None:
