@@ -159,6 +159,14 @@ def _entry_differs(existing: TimeEntry, entry: SourceEntry) -> bool:
     )
 
 
+def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry) -> TimeEntry:
+    return TimeEntry(
+        owner_id=owner_id, source_system=source_system, source_id=entry.source_id, project_id=entry.project_id,
+        task_id=entry.task_id, start=entry.start, end=entry.end, duration_seconds=entry.duration_seconds,
+        notes=entry.notes, billable=entry.billable,
+    )
+
+
 def _write_page(
     *, data_import: DataImport, source_system: str, entries: list[SourceEntry], owner_map: dict[str, int],
     summary: dict, revisit: bool = False,
@@ -178,6 +186,7 @@ def _write_page(
         .prefetch_related("tags")
     }
     touched = []
+    new_entries: dict[tuple[int, str], tuple[TimeEntry, list[int]]] = {}
     for entry in entries:
         key = (owner_of(entry), entry.source_id)
         current = existing.get(key)
@@ -195,6 +204,9 @@ def _write_page(
                 current.delete()
                 existing.pop(key)
                 counts["deleted"] += 1
+            elif new_entries.pop(key, None) is not None:  # created earlier in this very page
+                counts["created"] -= 1
+                counts["skipped"] += 1
             else:
                 counts["skipped"] += 1
             continue
@@ -216,16 +228,11 @@ def _write_page(
                     "message": f"{source_system} entry {entry.source_id} ends before it starts; not imported",
                 })
             continue
+        if key in new_entries:  # the same entry twice in one page: the later copy wins
+            new_entries[key] = (_new_time_entry(key[0], source_system, entry), entry.tag_ids)
+            continue
         if current is None:
-            created = TimeEntry.objects.create(
-                owner_id=key[0], source_system=source_system, source_id=entry.source_id,
-                project_id=entry.project_id, task_id=entry.task_id, start=entry.start, end=entry.end,
-                duration_seconds=entry.duration_seconds, notes=entry.notes, billable=entry.billable,
-            )
-            if entry.tag_ids:
-                created.tags.set(set(entry.tag_ids))
-            existing[key] = created
-            touched.append(created.pk)
+            new_entries[key] = (_new_time_entry(key[0], source_system, entry), entry.tag_ids)
             counts["created"] += 1
         elif _entry_differs(current, entry):
             for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
@@ -237,6 +244,15 @@ def _write_page(
         else:
             touched.append(current.pk)
             counts["unchanged"] += 1
+    if new_entries:
+        # One INSERT for the page's new entries and one for their tag links.
+        created = TimeEntry.objects.bulk_create([te for te, _ in new_entries.values()])
+        links = TimeEntry.tags.through
+        links.objects.bulk_create([
+            links(timeentry_id=te.pk, tag_id=tag_id)
+            for te, (_, tag_ids) in zip(created, new_entries.values(), strict=True) for tag_id in set(tag_ids)
+        ])
+        touched.extend(te.pk for te in created)
     if touched:
         # Marks the entries as still present at the source (see the module docstring).
         TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now())

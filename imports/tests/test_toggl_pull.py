@@ -233,3 +233,18 @@ def test_the_original_request_fields_are_accepted(alice_client, alice, fake_togg
     assert DataImport.objects.get().created_records == 1
     empty = alice_client.post("/api/import/toggl", data="{}", content_type="application/json")
     assert (empty.status_code, empty.json()) == (400, {"success": False, "error": "No data provided", "field": "body"})
+
+
+def test_the_same_entry_twice_in_a_page_is_stored_once(alice_client, alice, fake_toggl,
+                                                       django_capture_on_commit_callbacks):
+    fake_toggl.add_entry(entry_id=21, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00",
+                         description="first copy", tag_ids=[1])
+    fake_toggl.add_entry(entry_id=21, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:30:00+00:00",
+                         description="second copy", tag_ids=[2])
+    fake_toggl.tags = [{"id": 1, "name": "one"}, {"id": 2, "name": "two"}]
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert (data_import.processed_records, data_import.created_records) == (2, 1)
+    entry = TimeEntry.objects.get(owner=alice)
+    assert (entry.notes, entry.duration_seconds, list(entry.tags.values_list("name", flat=True))) == (
+        "second copy", 5400, ["two"])
