@@ -73,9 +73,10 @@ def run(kind: str, entries: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, nargs="+", default=[1000, 4000])
+    parser.add_argument("--kinds", nargs="+", default=["toggl", "harvest"], choices=["toggl", "harvest"])
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    for kind in ("toggl", "harvest"):
+    for kind in args.kinds:
         for entries in args.entries:
             run(kind, entries)
 
