@@ -17,8 +17,11 @@ from .fake_toggl import Canned, FakeApiServer, RecordedRequest, json_answer
 HARVEST_PUBLIC_URL = "https://api.harvestapp.com"
 
 
+HARVEST_TOKEN = "harvest-secret-token-456"
+
+
 class FakeHarvest(FakeApiServer):
-    def __init__(self, *, token: str = "harvest-secret-token-456", account_id: str = "424242"):
+    def __init__(self, *, token: str = HARVEST_TOKEN, account_id: str = "424242"):
         super().__init__()
         self.token = token
         self.account_id = account_id

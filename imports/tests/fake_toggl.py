@@ -110,8 +110,11 @@ def json_answer(payload, status: int = 200, headers: dict | None = None) -> Cann
     return Canned(status=status, headers=headers or {}, body=json.dumps(payload))
 
 
+TOGGL_TOKEN = "toggl-secret-token-123"
+
+
 class FakeToggl(FakeApiServer):
-    def __init__(self, *, token: str = "toggl-secret-token-123", workspace_id: int = 2000002):
+    def __init__(self, *, token: str = TOGGL_TOKEN, workspace_id: int = 2000002):
         super().__init__()
         self.token = token
         self.workspace_id = workspace_id

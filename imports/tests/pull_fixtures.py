@@ -5,11 +5,8 @@ import pytest
 
 from timetracker.lib import http_client
 
-from .fake_harvest import FakeHarvest
-from .fake_toggl import FakeToggl
-
-TOGGL_TOKEN = "toggl-secret-token-123"
-HARVEST_TOKEN = "harvest-secret-token-456"
+from .fake_harvest import HARVEST_TOKEN, FakeHarvest
+from .fake_toggl import TOGGL_TOKEN, FakeToggl
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from conftest import CASES_DIR, make_user
 from imports.models import DataImport
 from timetracker.models import Client, Project, TimeEntry
 
-from .fake_harvest import harvest_entry
-from .pull_fixtures import HARVEST_TOKEN
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from imports.models import DataImport
 from timetracker.models import TimeEntry
 
-from .fake_harvest import harvest_entry
-from .pull_fixtures import HARVEST_TOKEN, TOGGL_TOKEN
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+from .fake_toggl import TOGGL_TOKEN
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 

@@ -20,8 +20,8 @@ from imports.pulls import (
 )
 from timetracker.celery import app as celery_app
 
-from .fake_harvest import harvest_entry
-from .pull_fixtures import HARVEST_TOKEN, TOGGL_TOKEN
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+from .fake_toggl import TOGGL_TOKEN
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from imports.models import DataImport
 from timetracker.models import TimeEntry
 
-from .fake_harvest import harvest_entry
-from .pull_fixtures import HARVEST_TOKEN, TOGGL_TOKEN
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+from .fake_toggl import TOGGL_TOKEN
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 

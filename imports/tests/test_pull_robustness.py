@@ -13,9 +13,8 @@ from imports.models import DataImport
 from imports.pulls import pull_credentials_seal, pull_execute, pull_start
 from timetracker.models import TimeEntry
 
-from .fake_harvest import harvest_entry
-from .fake_toggl import Canned
-from .pull_fixtures import HARVEST_TOKEN, TOGGL_TOKEN
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+from .fake_toggl import TOGGL_TOKEN, Canned
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 

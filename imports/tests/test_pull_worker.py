@@ -15,8 +15,7 @@ from imports.models import DataImport
 from imports.pulls import pull_start
 from timetracker.models import TimeEntry
 
-from .fake_toggl import Canned
-from .pull_fixtures import TOGGL_TOKEN
+from .fake_toggl import TOGGL_TOKEN, Canned
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 

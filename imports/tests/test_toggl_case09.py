@@ -8,7 +8,7 @@ from imports import toggl
 from imports.models import DataImport
 from timetracker.models import TimeEntry
 
-from .pull_fixtures import TOGGL_TOKEN
+from .fake_toggl import TOGGL_TOKEN
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 
