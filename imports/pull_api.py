@@ -13,9 +13,11 @@ from .pulls import PullInputError, pull_start
 
 
 class PullInputBase(serializers.Serializer):
-    token = serializers.CharField(help_text="API token of the source account; used once, never stored in clear.")
-    start = serializers.DateField()
-    end = serializers.DateField()
+    token = serializers.CharField(
+        help_text="API token of the source account (also accepted as `api_token`); never stored in clear."
+    )
+    start = serializers.DateField(help_text="First day, YYYY-MM-DD (also accepted as `start_date`).")
+    end = serializers.DateField(help_text="Last day, inclusive (also accepted as `end_date`).")
     map_users_by_email = serializers.BooleanField(
         required=False, default=False, help_text="Admins only: give entries to the users with the same e-mail."
     )
@@ -59,7 +61,6 @@ class PullErrorOutput(serializers.Serializer):
 class PullStartApi(APIView):
     permission_classes = [IsAuthenticated, scope_required("write:time_entries")]
     source = ""
-    input_serializer = PullInputBase
 
     def post(self, request):
         params = request.data.dict() if hasattr(request.data, "dict") else dict(request.data)
