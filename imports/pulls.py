@@ -459,11 +459,30 @@ def pull_source_name(options: dict) -> str:
     return f"Harvest Account {options['account_id']}"
 
 
+def pull_running_for(*, user, options: dict) -> DataImport | None:
+    """An unfinished pull of the same source for this user: two at once would race on the
+    same entries. Older than the credentials' lifetime, it can no longer continue."""
+    return (
+        DataImport.objects.filter(
+            owner=user, source_file_name=pull_source_name(options), created_at__gte=timezone.now() - timedelta(
+                seconds=CREDENTIALS_TTL_SECONDS),
+        )
+        .exclude(status__in=DataImport.FINISHED_STATUSES)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def pull_start(*, user, source: str, params: dict) -> DataImport:
     """Create the import record and queue the pull task (after the transaction commits)."""
     from .pull_tasks import harvest_pull, toggl_pull
 
     options, credentials = pull_options_clean(user=user, source=source, params=params)
+    running = pull_running_for(user=user, options=options)
+    if running is not None:
+        raise PullInputError(
+            "body", f"Import #{running.pk} from {pull_source_name(options)} is still running; wait until it finishes."
+        )
     data_import = pull_import_create(
         owner=user, import_type=DataImport.Type.TOGGL if source == "toggl" else DataImport.Type.HARVEST,
         options=options, source_file_name=pull_source_name(options),

@@ -248,3 +248,18 @@ def test_the_same_entry_twice_in_a_page_is_stored_once(alice_client, alice, fake
     entry = TimeEntry.objects.get(owner=alice)
     assert (entry.notes, entry.duration_seconds, list(entry.tags.values_list("name", flat=True))) == (
         "second copy", 5400, ["two"])
+
+
+def test_a_second_pull_of_the_same_workspace_waits_for_the_first(alice_client, alice, bob, fake_toggl):
+    running = DataImport.objects.create(owner=alice, import_type="toggl", status="waiting",
+                                        source_file_name="Toggl Workspace 2000002")
+    body = {"token": TOGGL_TOKEN, "workspace_id": "2000002", "start": "2024-01-01", "end": "2024-01-31"}
+    response = alice_client.post("/api/import/toggl", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        f"Import #{running.pk} from Toggl Workspace 2000002 is still running; wait until it finishes.")
+    assert DataImport.objects.count() == 1
+    # Another workspace is not held up.
+    other = alice_client.post("/api/import/toggl", data=json.dumps({**body, "workspace_id": "7"}),
+                              content_type="application/json")
+    assert other.status_code == 202
