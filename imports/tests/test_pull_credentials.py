@@ -38,17 +38,15 @@ def test_tokens_appear_nowhere_after_successful_and_failed_pulls(
     caplog.set_level(logging.DEBUG)
     fake_toggl.add_entry(entry_id=1, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
     fake_harvest.entries = [harvest_entry(2, "2024-01-03", hours=1)]
-    with django_capture_on_commit_callbacks(execute=True):
-        pages = [
-            alice_client.post("/import-export/toggl/", {"token": TOGGL_TOKEN, "workspace_id": "2000002",
-                                                        "start": "2024-01-01", "end": "2024-01-31"}),
-            alice_client.post("/import-export/toggl/", {"token": WRONG_TOKEN, "workspace_id": "2000002",
-                                                        "start": "2024-01-01", "end": "2024-01-31"}),
-            alice_client.post("/import-export/harvest/", {"token": HARVEST_TOKEN, "account_id": "424242",
-                                                          "start": "2024-01-01", "end": "2024-01-31"}),
-            alice_client.post("/import-export/harvest/", {"token": WRONG_TOKEN, "account_id": "424242",
-                                                          "start": "2024-01-01", "end": "2024-01-31"}),
-        ]
+    pages = []
+    for url, body in [
+        ("/import-export/toggl/", {"token": TOGGL_TOKEN, "workspace_id": "2000002"}),
+        ("/import-export/toggl/", {"token": WRONG_TOKEN, "workspace_id": "2000002"}),
+        ("/import-export/harvest/", {"token": HARVEST_TOKEN, "account_id": "424242"}),
+        ("/import-export/harvest/", {"token": WRONG_TOKEN, "account_id": "424242"}),
+    ]:
+        with django_capture_on_commit_callbacks(execute=True):
+            pages.append(alice_client.post(url, {**body, "start": "2024-01-01", "end": "2024-01-31"}))
     assert [p.status_code for p in pages] == [302] * 4
     imports = list(DataImport.objects.order_by("pk"))
     assert [(i.import_type, i.status) for i in imports] == [
