@@ -177,3 +177,13 @@ LOGGING = {
 TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 100)
 # xhtml2pdf lays out the whole document in memory (about 70 KB a row): larger PDFs are refused.
 TRAVEL_PDF_MAX_ROWS = env_int("TRAVEL_PDF_MAX_ROWS", 5000)
+# Toggl/Harvest pulls (imports/pull_tasks.py): pacing and page sizes.
+CELERY_IMPORTS = ["imports.pull_tasks"]
+TOGGL_MIN_REQUEST_INTERVAL = float(env_str("TOGGL_MIN_REQUEST_INTERVAL", "1.0"))
+TOGGL_REPORT_PAGE_SIZE = env_int("TOGGL_REPORT_PAGE_SIZE", 50)
+HARVEST_PER_PAGE = env_int("HARVEST_PER_PAGE", 2000)
+HARVEST_REQUESTS_PER_15_SECONDS = env_int("HARVEST_REQUESTS_PER_15_SECONDS", 100)
+# How often a worker looks for tasks of dead workers (unacked past the visibility timeout);
+# kombu's defaults (10 s × every 10th sweep). The worker-kill test lowers all three.
+CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10)
+CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)

@@ -22,4 +22,6 @@ urlpatterns = [
     path("", include("exports.urls")),
     path("", include("backups.urls")),
     path("", include("travel.urls")),
+    path("", include("imports.pull_urls")),
+    path("api/v1/", include("imports.pull_api_urls")),
 ]

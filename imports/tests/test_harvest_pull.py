@@ -1,0 +1,159 @@
+"""Harvest pulls through the session endpoint against the fake Harvest on 127.0.0.1, case 17
+included."""
+
+import json
+from datetime import UTC, datetime
+
+from conftest import CASES_DIR, make_user
+from imports.models import DataImport
+from timetracker.models import Client, Project, TimeEntry
+
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
+
+CASE_17 = json.loads((CASES_DIR / "17_harvest_cursor_pagination.json").read_text())
+
+
+def pull(client, capture, **overrides) -> DataImport:
+    body = {"account_id": "424242", "token": HARVEST_TOKEN, "start": "2024-03-01", "end": "2024-03-31", **overrides}
+    with capture(execute=True):
+        response = client.post("/api/import/harvest", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 202, response.content
+    return DataImport.objects.get(pk=response.json()["import_id"])
+
+
+def test_case_17_follows_links_next_through_a_middle_page_without_page_numbers(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    fake_harvest.replay(CASE_17["responses_in_order"])
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="America/New_York")
+
+    assert data_import.status == "completed", data_import.status_message
+    pages = fake_harvest.requests_to("/v2/time_entries")
+    assert [r.query for r in pages] == [
+        {"from": "2024-03-01", "to": "2024-03-31", "per_page": "2"},
+        {"cursor": "eyJhZnRlciI6eyJpZCI6OTAwMDA0fX0", "from": "2024-03-01", "to": "2024-03-31", "per_page": "2",
+         "ref": "next_cursor"},
+        {"cursor": "eyJhZnRlciI6eyJpZCI6OTAwMDAyfX0", "from": "2024-03-01", "to": "2024-03-31", "per_page": "2",
+         "ref": "next_cursor"},
+    ]
+    assert (data_import.processed_records, data_import.total_records) == (5, 5)
+    assert (data_import.created_records, data_import.skipped_records) == (4, 1)
+    assert data_import.summary["running_timers"] == [
+        {"source_id": "900005", "start": "2024-03-06T14:02:11+00:00", "notes": "Running timer",
+         "note": "running timer, import after it stops"}]
+
+    entries = {e.source_id: e for e in TimeEntry.objects.filter(owner=alice, source_system="harvest")}
+    assert sorted(entries) == ["900001", "900002", "900003", "900004"]
+    # New York is UTC−5 in early March 2024.
+    assert (entries["900004"].start, entries["900004"].end, entries["900004"].duration_seconds) == (
+        datetime(2024, 3, 5, 17, 0, tzinfo=UTC), datetime(2024, 3, 5, 18, 15, tzinfo=UTC), 4500)
+    assert (entries["900003"].start, entries["900003"].end, entries["900003"].duration_seconds) == (
+        datetime(2024, 3, 4, 5, 0, tzinfo=UTC), datetime(2024, 3, 4, 7, 0, tzinfo=UTC), 7200)
+    assert entries["900002"].notes == 'Notes with\nnewline and "quotes"'
+    # Hours only: 00:00 local on spent_date, lasting hours × 3600 s.
+    assert (entries["900002"].start, entries["900002"].duration_seconds, entries["900002"].end) == (
+        datetime(2024, 3, 2, 5, 0, tzinfo=UTC), 2700, datetime(2024, 3, 2, 5, 45, tzinfo=UTC))
+    assert (entries["900001"].start, entries["900001"].duration_seconds) == (datetime(2024, 3, 1, 5, tzinfo=UTC), 10800)
+    assert sum(e.duration_seconds for e in entries.values()) == 7 * 3600
+    project = entries["900004"].project
+    assert (project.name, project.client.name, project.source_system, project.source_id) == (
+        "Online Store - Phase 1", "123 Industries", "harvest", "14308069")
+    assert entries["900004"].task.name == "Programming"
+    # Every request carried the headers Harvest requires.
+    for request in fake_harvest.requests:
+        assert request.headers["Authorization"] == f"Bearer {HARVEST_TOKEN}"
+        assert request.headers["Harvest-Account-Id"] == "424242"
+        assert request.headers["User-Agent"] == "TimeTracker/0.1.0 (admin@example.com)"
+
+
+def test_a_repeated_next_link_stops_the_pull(alice_client, fake_harvest, django_capture_on_commit_callbacks):
+    pages = json.loads(json.dumps(CASE_17["responses_in_order"]))
+    pages[1]["body"]["links"]["next"] = pages[0]["body"]["links"]["next"]
+    fake_harvest.replay(pages)
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest repeated the same next-page link; stopped so that nothing is counted twice.")
+
+
+def test_a_next_link_to_another_host_is_not_followed(alice_client, fake_harvest, django_capture_on_commit_callbacks):
+    pages = json.loads(json.dumps(CASE_17["responses_in_order"]))
+    fake_harvest.replay(pages[:1])
+    fake_harvest.recorded[0][1]["links"]["next"] = "https://evil.example.com/v2/time_entries?cursor=x"
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest returned a link to another host; stopped.")
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 1
+
+
+def test_clock_times_ending_at_or_before_the_start_end_the_next_day_across_dst(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [
+        harvest_entry(1, "2024-03-30", hours=4.0, started="11:00pm", ended="4:00am"),  # Berlin switches to CEST
+        harvest_entry(2, "2024-03-12", hours=24.0, started="8:00am", ended="8:00am"),
+        harvest_entry(3, "2024-03-13", hours=2.11),
+        harvest_entry(4, "2024-03-14", hours=1.5, started="13:30"),
+    ]
+    data_import = pull(alice_client, django_capture_on_commit_callbacks)  # timezone defaults to alice's Berlin
+    assert data_import.options["timezone"] == "Europe/Berlin"
+    entries = {e.source_id: e for e in TimeEntry.objects.filter(owner=alice)}
+    assert (entries["1"].start, entries["1"].end, entries["1"].duration_seconds) == (
+        datetime(2024, 3, 30, 22, tzinfo=UTC), datetime(2024, 3, 31, 2, tzinfo=UTC), 4 * 3600)
+    assert (entries["2"].start, entries["2"].duration_seconds) == (datetime(2024, 3, 12, 7, tzinfo=UTC), 86400)
+    assert (entries["3"].start, entries["3"].duration_seconds) == (datetime(2024, 3, 12, 23, tzinfo=UTC), 7596)
+    assert (entries["4"].start, entries["4"].end) == (
+        datetime(2024, 3, 14, 12, 30, tzinfo=UTC), datetime(2024, 3, 14, 14, tzinfo=UTC))
+
+
+def test_rerun_matches_the_source(alice_client, alice, fake_harvest, django_capture_on_commit_callbacks):
+    fake_harvest.entries = [harvest_entry(n, f"2024-03-0{n}", hours=1, notes=f"n{n}") for n in range(1, 6)]
+    first = pull(alice_client, django_capture_on_commit_callbacks)
+    assert first.created_records == 5
+    fake_harvest.entries = [e for e in fake_harvest.entries if e["id"] != 2]
+    fake_harvest.entries[0]["notes"] = "changed"
+    fake_harvest.entries[0]["hours"] = 2.5
+    second = pull(alice_client, django_capture_on_commit_callbacks)
+    assert (second.created_records, second.updated_records, second.unchanged_records, second.deleted_records) == (
+        0, 1, 3, 1)
+    changed = TimeEntry.objects.get(owner=alice, source_id="1")
+    assert (changed.notes, changed.duration_seconds) == ("changed", 9000)
+    assert sorted(TimeEntry.objects.filter(owner=alice).values_list("source_id", flat=True)) == ["1", "3", "4", "5"]
+    assert Project.objects.count() == 1 and Client.objects.count() == 1
+
+
+def test_admin_maps_entries_to_users_by_email_and_keeps_the_unmatched(
+    charlie_client, charlie, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    erin = make_user("erin")
+    erin.email = "Erin.Example@Example.com"
+    erin.save()
+    fake_harvest.users = [
+        {"id": 11, "first_name": "Alice", "last_name": "A", "email": "alice@example.com"},
+        {"id": 12, "first_name": "Erin", "last_name": "E", "email": "erin.example@example.com"},
+        {"id": 13, "first_name": "Zed", "last_name": "Nobody", "email": "zed@elsewhere.test"},
+    ]
+    fake_harvest.entries = [harvest_entry(101, "2024-03-01", hours=1, user_id=11),
+                            harvest_entry(102, "2024-03-02", hours=2, user_id=12),
+                            harvest_entry(103, "2024-03-03", hours=3, user_id=13)]
+    data_import = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, timezone="UTC")
+    assert data_import.status == "completed"
+    owners = dict(TimeEntry.objects.values_list("source_id", "owner__username"))
+    assert owners == {"101": "alice", "102": "erin", "103": "charlie"}
+    assert data_import.summary["unmatched_users"] == [
+        {"source_user_id": "13", "name": "Zed Nobody", "email": "zed@elsewhere.test"}]
+    # Without the option, an admin's pull keeps everything.
+    second = pull(charlie_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert second.created_records == 2 and TimeEntry.objects.filter(owner=charlie).count() == 3
+
+
+def test_more_entries_than_announced_stops_the_pull(alice_client, fake_harvest, django_capture_on_commit_callbacks):
+    pages = json.loads(json.dumps(CASE_17["responses_in_order"]))
+    for page in pages:
+        page["body"]["total_entries"] = 3
+    fake_harvest.replay(pages)
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest returned more entries (4) than it announced (3); stopped.")
+    assert data_import.processed_records == 2  # the first page; the import is visibly incomplete

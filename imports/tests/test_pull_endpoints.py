@@ -1,0 +1,114 @@
+"""Entry points: the two pages, the DRF v1 endpoints with token scopes, the OpenAPI schema."""
+
+from datetime import UTC, datetime
+
+from imports.models import DataImport
+from timetracker.models import TimeEntry
+
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+from .fake_toggl import TOGGL_TOKEN
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
+
+TOGGL_BODY = {"token": TOGGL_TOKEN, "workspace_id": "2000002", "start": "2024-01-01", "end": "2024-01-31"}
+HARVEST_BODY = {"token": HARVEST_TOKEN, "account_id": "424242", "start": "2024-01-01", "end": "2024-01-31",
+                "timezone": "UTC"}
+
+
+def test_pages_need_login(client):
+    for url in ("/import-export/toggl/", "/import-export/harvest/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_toggl_page_shows_the_forms_and_only_my_history(alice_client, alice, bob):
+    DataImport.objects.create(owner=bob, import_type="toggl", status="completed", status_message="bob's pull")
+    DataImport.objects.create(owner=alice, import_type="toggl", status="processing", processed_records=3,
+                              total_records=6, status_message="Pulling from Toggl: 3 entries read")
+    DataImport.objects.create(owner=alice, import_type="harvest", status="completed", status_message="harvest one")
+    page = alice_client.get("/import-export/toggl/").content.decode()
+    assert "<h1>Import from Toggl</h1>" in page
+    assert 'name="workspace_id"' in page and 'name="export"' in page and 'type="date" name="start"' in page
+    assert "Pulling from Toggl: 3 entries read" in page and '<progress max="100" value="50">' in page
+    assert "bob&#x27;s pull" not in page and "harvest one" not in page
+    assert '<meta http-equiv="refresh" content="3">' in page  # live progress while a pull runs
+    assert "map_users_by_email" not in page  # admin-only option
+
+
+def test_harvest_page_defaults_the_timezone_to_mine(alice_client):
+    page = alice_client.get("/import-export/harvest/").content.decode()
+    assert "<h1>Import from Harvest</h1>" in page
+    assert 'name="timezone" value="Europe/Berlin"' in page and 'name="account_id"' in page
+
+
+def test_admin_sees_the_mapping_option(charlie_client):
+    assert 'name="map_users_by_email"' in charlie_client.get("/import-export/harvest/").content.decode()
+
+
+def test_page_form_starts_the_pull(alice_client, alice, fake_toggl, django_capture_on_commit_callbacks):
+    fake_toggl.add_entry(entry_id=77, start="2024-01-05T10:00:00+00:00", stop="2024-01-05T10:30:00+00:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post("/import-export/toggl/", TOGGL_BODY)
+    assert response.status_code == 302 and response["Location"] == "/import-export/toggl/"
+    data_import = DataImport.objects.get()
+    assert (data_import.owner, data_import.status, data_import.created_records) == (alice, "completed", 1)
+    assert data_import.options == {"start": "2024-01-01", "end": "2024-01-31", "map_users_by_email": False,
+                                   "workspace_id": "2000002"}
+    page = alice_client.get("/import-export/toggl/").content.decode()
+    assert f"Import #{data_import.pk} from Toggl started." in page
+    assert "Imported from Toggl: 1 created, 0 updated, 0 unchanged, 0 deleted, 0 skipped" in page
+
+
+def test_api_v1_toggl_with_write_scope(client, alice, api_token, fake_toggl, django_capture_on_commit_callbacks):
+    fake_toggl.add_entry(entry_id=78, start="2024-01-06T10:00:00+00:00", stop="2024-01-06T11:00:00+00:00")
+    token = api_token(alice, "write:time_entries")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/import/toggl", TOGGL_BODY, content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 202
+    data_import = DataImport.objects.get()
+    assert response.json()["status_url"] == f"/api/v1/imports/{data_import.pk}"
+    assert (response.json()["success"], response.json()["import_id"]) == (True, data_import.pk)
+    entry = TimeEntry.objects.get(owner=alice)
+    assert (entry.source_id, entry.start, entry.duration_seconds) == (
+        "78", datetime(2024, 1, 6, 10, tzinfo=UTC), 3600)
+
+
+def test_api_v1_harvest_with_write_scope(client, alice, api_token, fake_harvest, django_capture_on_commit_callbacks):
+    fake_harvest.entries = [harvest_entry(5, "2024-01-09", hours=0.25)]
+    token = api_token(alice, "write:*")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/import/harvest", HARVEST_BODY, content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 202
+    assert DataImport.objects.get().status == "completed"
+    assert TimeEntry.objects.get(owner=alice).duration_seconds == 900
+
+
+def test_api_v1_needs_the_write_scope_and_a_token(client, alice, api_token, fake_toggl):
+    token = api_token(alice, "read:time_entries")
+    response = client.post("/api/v1/import/toggl", TOGGL_BODY, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403
+    assert response.json()["required_scope"] == "write:time_entries"
+    assert response.json()["available_scopes"] == ["read:time_entries"]
+    assert client.post("/api/v1/import/harvest", HARVEST_BODY, content_type="application/json").status_code == 401
+    assert DataImport.objects.count() == 0 and fake_toggl.requests == []
+
+
+def test_api_v1_rejects_bad_input_with_the_field(client, alice, api_token):
+    token = api_token(alice, "write:time_entries")
+    response = client.post("/api/v1/import/harvest", {**HARVEST_BODY, "timezone": "Mars/Olympus"},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": 'timezone: "Mars/Olympus" is not a known timezone.',
+                               "field": "timezone"}
+
+
+def test_openapi_schema_documents_the_pull_endpoints(alice_client):
+    schema = alice_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    toggl_op = schema["paths"]["/api/v1/import/toggl"]["post"]
+    assert toggl_op["operationId"] == "import_toggl"
+    assert set(toggl_op["responses"]) == {"200", "202", "400"}
+    assert "/api/v1/import/harvest" in schema["paths"]
+    assert "workspace_id" in schema["components"]["schemas"]["TogglPullInput"]["properties"]

@@ -1,0 +1,213 @@
+"""Rate limits, quotas, server errors and timeouts (case 15), through real pulls against the
+fake APIs. Waiting is recorded instead of slept (`sleeps`)."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from conftest import CASES_DIR
+from imports import toggl
+from imports.models import DataImport
+from imports.pulls import pull_credentials_seal, pull_execute, pull_start
+from timetracker.models import TimeEntry
+
+from .fake_harvest import HARVEST_TOKEN, harvest_entry
+from .fake_toggl import TOGGL_TOKEN, Canned
+
+pytest_plugins = ["imports.tests.pull_fixtures"]
+
+SCENARIOS = json.loads((CASES_DIR / "15_api_rate_limit_responses.json").read_text())["scenarios"]
+REPORT = "/reports/api/v3/workspace/2000002/search/time_entries"
+FETCH_CLOCK = datetime(2024, 12, 16, 3, 15, 28, tzinfo=UTC)
+
+
+def canned(scenario: str) -> list[Canned]:
+    return [Canned(status=r["status"], headers=r["headers"], body=r["body"]) for r in SCENARIOS[scenario]]
+
+
+def seven_entries(fake):
+    for n in range(7):
+        fake.add_entry(entry_id=7000 + n, start=f"2024-03-0{n + 1}T09:00:00+00:00",
+                       stop=f"2024-03-0{n + 1}T10:00:00+00:00", description=f"e{n}")
+
+
+def toggl_params(**extra):
+    return {"token": TOGGL_TOKEN, "workspace_id": "2000002", "start": "2024-03-01", "end": "2024-03-31", **extra}
+
+
+def run_toggl(user, capture, **extra) -> DataImport:
+    with capture(execute=True):
+        data_import = pull_start(user=user, source="toggl", params=toggl_params(**extra))
+    data_import.refresh_from_db()
+    return data_import
+
+
+def test_toggl_429_html_without_retry_after_backs_off_and_retries_the_same_request(
+    alice, fake_toggl, sleeps, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(toggl, "clock", lambda: FETCH_CLOCK)
+    fake_toggl.script("/api/v9/me/time_entries", canned("toggl_429_html_no_retry_after"))
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks, start="2024-12-01", end="2024-12-16")
+
+    assert data_import.status == "completed", data_import.status_message
+    requests = fake_toggl.requests_to("/api/v9/me/time_entries")
+    assert len(requests) == 2 and requests[0].query == requests[1].query
+    assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 1.5
+
+
+def test_toggl_402_quota_pauses_with_the_reset_time_and_resumes_without_counting_twice(
+    alice, fake_toggl, sleeps
+):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=0)] + canned("toggl_402_hourly_quota"))
+    options = {"start": "2024-03-01", "end": "2024-03-31", "map_users_by_email": False, "workspace_id": "2000002"}
+    data_import = DataImport.objects.create(owner=alice, import_type="toggl", options=options)
+    sealed = pull_credentials_seal({"token": TOGGL_TOKEN})
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    outcome = pull_execute(import_id=data_import.pk, sealed_credentials=sealed)
+    after = datetime.now(UTC)
+
+    data_import.refresh_from_db()
+    assert data_import.status == "waiting" and outcome.status == "waiting"
+    match = re.fullmatch(
+        r"waiting for Toggl quota until (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC "
+        r"\(Toggl hourly API limit reached, resuming in 30 min\)", data_import.status_message)
+    assert match, data_import.status_message
+    until = datetime.fromisoformat(match[1]).replace(tzinfo=UTC)
+    assert before + timedelta(seconds=1800) <= until <= after + timedelta(seconds=1800)
+    assert before + timedelta(seconds=1800) <= outcome.resume_at <= after + timedelta(seconds=1800)
+    assert data_import.finished_at is None and sleeps == []  # no in-request waiting for a quota
+    assert (data_import.processed_records, data_import.created_records) == (3, 3)
+    assert data_import.checkpoint["cursor"] == {"phase": "report", "window": 0, "first_id": 7003,
+                                                "first_row_number": 4}
+
+    outcome = pull_execute(import_id=data_import.pk, sealed_credentials=sealed)
+
+    data_import.refresh_from_db()
+    assert outcome.status == "completed"
+    assert (data_import.processed_records, data_import.created_records, data_import.total_records) == (7, 7, 7)
+    assert TimeEntry.objects.filter(owner=alice).count() == 7
+    bodies = [json.loads(r.body) for r in fake_toggl.requests_to(REPORT)]
+    assert [b.get("first_row_number") for b in bodies] == [None, 4, 4, 7]
+
+
+def test_toggl_402_with_in_process_tasks_stays_waiting_instead_of_hammering(
+    alice, fake_toggl, sleeps, django_capture_on_commit_callbacks
+):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=0)] + canned("toggl_402_hourly_quota") * 3)
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "waiting"
+    assert data_import.status_message.startswith("waiting for Toggl quota until ")
+    assert len(fake_toggl.requests_to(REPORT)) == 2
+    # (With a worker, the task re-queues itself for the reset: test_pull_worker.py.)
+
+
+def test_toggl_nginx_html_400_is_retried_but_an_api_400_is_not(alice, fake_toggl, sleeps,
+                                                                django_capture_on_commit_callbacks):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, canned("toggl_400_nginx_instead_of_429")[:1])
+    assert run_toggl(alice, django_capture_on_commit_callbacks).status == "completed"
+    assert len(sleeps) == 1
+
+    fake_toggl.script(REPORT, [Canned(status=400, headers={"Content-Type": "application/json"},
+                                      body='"Invalid start date"')])
+    failed = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (failed.status, failed.status_message) == ("failed", 'Toggl answered HTTP 400: "Invalid start date"')
+    assert len(sleeps) == 1
+
+
+def test_toggl_400_html_pages_fail_loudly_after_three_retries(alice, fake_toggl, sleeps,
+                                                               django_capture_on_commit_callbacks):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, canned("toggl_400_nginx_instead_of_429")[:1] * 4)
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl answered HTTP 400 4 times in a row; try again later.")
+    assert len(fake_toggl.requests_to(REPORT)) == 4 and len(sleeps) == 3
+
+
+def test_toggl_403_bad_token_is_not_retried(alice, fake_toggl, sleeps, django_capture_on_commit_callbacks):
+    fake_toggl.script("/api/v9/me", canned("toggl_403_bad_token"))
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == ("failed", "Toggl rejected the API token")
+    assert len(fake_toggl.requests) == 1 and sleeps == []
+
+
+def test_toggl_500_is_retried_with_backoff(alice, fake_toggl, sleeps, django_capture_on_commit_callbacks):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=0), Canned(status=500, body="oops"), Canned(status=503, body="")])
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "completed" and data_import.created_records == 7
+    assert len(sleeps) == 2 and 1.0 <= sleeps[0] <= 1.5 and 2.0 <= sleeps[1] <= 3.0
+
+
+def test_toggl_500_that_persists_leaves_a_visibly_incomplete_import(alice, fake_toggl, sleeps,
+                                                                      django_capture_on_commit_callbacks):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=0)] + [Canned(status=500, body="oops")] * 4)
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl answered HTTP 500 4 times in a row; try again later.")
+    assert data_import.processed_records == 3 and data_import.finished_at is not None
+    assert data_import.checkpoint["cursor"]["first_row_number"] == 4
+
+
+def run_harvest(user, capture, **extra) -> DataImport:
+    params = {"token": HARVEST_TOKEN, "account_id": "424242", "start": "2024-03-01", "end": "2024-03-31",
+              "timezone": "UTC", **extra}
+    with capture(execute=True):
+        data_import = pull_start(user=user, source="harvest", params=params)
+    data_import.refresh_from_db()
+    return data_import
+
+
+def test_harvest_429_waits_exactly_retry_after(alice, fake_harvest, sleeps, django_capture_on_commit_callbacks):
+    fake_harvest.script("/v2/time_entries", canned("harvest_429_retry_after")[:1])
+    fake_harvest.entries = [harvest_entry(1, "2024-03-04", hours=1.5)]
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "completed" and data_import.created_records == 1
+    assert sleeps == [7.0]
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 2
+
+
+def test_harvest_requests_are_paced_to_the_documented_rate(alice, fake_harvest, sleeps, settings,
+                                                           django_capture_on_commit_callbacks):
+    settings.HARVEST_REQUESTS_PER_15_SECONDS = 3
+    settings.HARVEST_PER_PAGE = 1
+    fake_harvest.entries = [harvest_entry(n, f"2024-03-0{n}", hours=1) for n in range(1, 5)]
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert data_import.created_records == 4
+    # 5 requests (me + 4 pages), at most 3 per 15 s: the 4th and 5th wait for the window.
+    assert len(sleeps) == 2 and all(14.0 < s <= 15.0 for s in sleeps)
+
+
+def test_a_page_slower_than_the_client_timeout_is_retried(alice, fake_harvest, sleeps, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.HTTP_TIMEOUT_SECONDS = 0.3
+    fake_harvest.entries = [harvest_entry(n, f"2024-03-0{n}", hours=1) for n in range(1, 4)]
+    fake_harvest.script("/v2/time_entries", [Canned(status=0), Canned(status=0, delay=0.8)])
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "completed" and data_import.created_records == 3
+    assert len(sleeps) == 1
+
+
+def test_a_source_that_keeps_timing_out_fails_after_bounded_retries(alice, fake_harvest, sleeps, settings,
+                                                                     django_capture_on_commit_callbacks):
+    settings.HTTP_TIMEOUT_SECONDS = 0.2
+    fake_harvest.script("/v2/users/me", [Canned(status=0, delay=0.5)] * 4)
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest timed out 4 times in a row; try again later.")
+    assert len(sleeps) == 3
+
+
+@pytest.mark.parametrize("token, account, status", [("wrong", "424242", 401), (HARVEST_TOKEN, "999", 403)])
+def test_harvest_401_403_fail_at_once(alice, fake_harvest, sleeps, django_capture_on_commit_callbacks,
+                                      token, account, status):
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks, token=token, account_id=account)
+    assert (data_import.status, data_import.status_message) == ("failed", "Harvest rejected the token or account id")
+    assert len(fake_harvest.requests) == 1 and sleeps == []

@@ -1,0 +1,107 @@
+"""The Toggl account-data ZIP export uploaded on the Toggl page."""
+
+import io
+import stat
+import zipfile
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from conftest import SAMPLES_DIR
+from imports import toggl
+from imports.models import DataImport
+from timetracker.models import Client, Project, Tag, Task
+
+
+def upload(client, payload: bytes, name: str = "export.zip"):
+    return client.post("/import-export/toggl/", {"export": _file(payload, name)})
+
+
+def _file(payload: bytes, name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, payload, content_type="application/zip")
+
+
+def zip_of(members: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+        for name in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def test_solidtime_toggl_export_fixture(alice_client, alice):
+    payload = (SAMPLES_DIR / "solidtime" / "toggl_data_import_test_1.zip").read_bytes()
+    response = upload(alice_client, payload, "toggl_data_import_test_1.zip")
+    assert response.status_code == 302
+    data_import = DataImport.objects.get()
+    assert (data_import.import_type, data_import.status, data_import.source_file_name) == (
+        "toggl_export", "completed", "toggl_data_import_test_1.zip")
+    assert data_import.summary == {
+        "created": {"clients": 2, "projects": 3, "tasks": 2, "tags": 2},
+        "users": {"matched": [], "unmatched": [{"name": "Peter Tester", "email": "peter.test@email.test"}]},
+    }
+    assert list(Client.objects.values_list("name", "status")) == [
+        ("Big Company", "active"), ("Other Company (Archived)", "archived")]
+    projects = {p.name: p for p in Project.objects.select_related("client")}
+    assert sorted(projects) == ["Project (Archived)", "Project for Big Company", "Project without Client"]
+    big = projects["Project for Big Company"]
+    assert (big.client.name, big.billable, str(big.hourly_rate), big.archived) == ("Big Company", True, "100.01", False)
+    assert (projects["Project without Client"].client, projects["Project without Client"].billable) == (None, False)
+    archived = projects["Project (Archived)"]
+    assert (archived.client.name, archived.archived) == ("Other Company (Archived)", True)
+    # tasks/402.json decides the project, whatever project_id its tasks carry.
+    assert list(Task.objects.values_list("project__name", "name", "active")) == [
+        ("Project for Big Company", "Task 1", True), ("Project for Big Company", "Task 2", False)]
+    assert list(Tag.objects.values_list("name", flat=True)) == ["Backend", "Development"]
+
+    assert upload(alice_client, payload).status_code == 302
+    again = DataImport.objects.order_by("-pk").first()
+    assert again.summary["created"] == {"clients": 0, "projects": 0, "tasks": 0, "tags": 0}
+    assert (Client.objects.count(), Project.objects.count(), Task.objects.count(), Tag.objects.count()) == (2, 3, 2, 2)
+
+
+def test_account_export_sample_matches_users_by_email(alice_client, alice):
+    folder = SAMPLES_DIR / "toggl" / "account_export"
+    alice.email = "peter.test@email.test"
+    alice.save()
+    payload = zip_of({p.name: p.read_bytes() for p in folder.iterdir()})
+    assert upload(alice_client, payload).status_code == 302
+    data_import = DataImport.objects.get()
+    assert data_import.summary["created"] == {"clients": 1, "projects": 2, "tasks": 0, "tags": 0}
+    assert data_import.summary["users"]["matched"] == [
+        {"name": "Peter Tester", "email": "peter.test@email.test", "user": "alice"}]
+
+
+def assert_refused(client, payload: bytes, message: str, status: int = 400):
+    response = client.post("/import-export/toggl/", {"export": _file(payload, "x.zip")})
+    assert response.status_code == status
+    assert message in response.content.decode()
+    assert (Client.objects.count(), Project.objects.count()) == (0, 0)
+
+
+def test_unsafe_or_broken_zips_are_refused_and_write_nothing(alice_client, monkeypatch):
+    ok = {"clients.json": b"[]", "projects.json": b"[]"}
+    assert_refused(alice_client, b"not a zip", "Invalid ZIP file: this is not a Toggl account export.")
+    assert_refused(alice_client, zip_of({**ok, "../evil.json": b"[]"}), "Unsafe path in ZIP: &quot;../evil.json&quot;")
+    assert_refused(alice_client, zip_of({**ok, "/etc/evil.json": b"[]"}), "Unsafe path in ZIP: &quot;/etc/evil.json&quot;")
+    assert_refused(alice_client, zip_of({**ok, "tasks/..\\..\\x.json": b"[]"}), "Unsafe path in ZIP")
+    assert_refused(alice_client, zip_of(ok, links=("tasks/link.json",)),
+                   "Links are not allowed in the ZIP: &quot;tasks/link.json&quot;")
+    assert_refused(alice_client, zip_of({"clients.json": b"[]"}), "File &quot;projects.json&quot; missing in ZIP")
+    assert_refused(alice_client, zip_of({**ok, "tasks/4x2.json": b"[]"}),
+                   "Invalid identifier in import data: &quot;tasks/4x2.json&quot;")
+    assert_refused(alice_client, zip_of({**ok, "projects.json": b'[{"id": "../../1", "name": "x"}]'}),
+                   "Invalid identifier in import data")
+    assert_refused(alice_client, zip_of({**ok, "clients.json": b"{oops"}), "File &quot;clients.json&quot; is not valid JSON.")
+    monkeypatch.setattr(toggl, "MAX_EXPORT_MEMBER_BYTES", 10)
+    assert_refused(alice_client, zip_of({**ok, "tags.json": b"[" + b" " * 20 + b"]"}),
+                   "&quot;tags.json&quot; is too large (22 bytes uncompressed).")
+    assert DataImport.objects.filter(status="failed").count() == 10
+
+
+def test_upload_over_the_size_cap_gets_413(alice_client, settings):
+    settings.MAX_UPLOAD_SIZE = 100
+    assert_refused(alice_client, b"x" * 101, "The file is larger than 100 bytes.", status=413)

@@ -1,0 +1,458 @@
+"""Toggl Track: API client, mapping to our catalog and time entries, account-export ZIP.
+
+Endpoints used (Toggl Track API v9 and Reports API v3, basic auth `<token>:api_token`):
+- `GET /api/v9/me` — checks the token; gives the user's timezone, which the Reports API uses
+  to read `start_date`/`end_date`.
+- `GET /api/v9/workspaces/{wid}/clients?status=both`, `/projects?active=both` (paged with
+  `page`/`per_page`), `/tasks?active=both` (paged), `/tags`, `/users`.
+- `POST /reports/api/v3/workspace/{wid}/search/time_entries` — the detailed report: the only
+  way to reach years of history. One request covers at most a year (we ask window by window);
+  the next page is requested with the `X-Next-ID` / `X-Next-Row-Number` response headers as
+  `first_id` / `first_row_number`, until they are absent.
+- `GET /api/v9/me/time_entries?since=<unix>` — recent changes including tombstones
+  (`server_deleted_at`) and the running timer; it only reaches about three months back.
+All API times are UTC.
+"""
+
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from timetracker.lib.http_client import ApiError, ApiSession, json_body
+from timetracker.models import Client, Project, Tag, Task
+from timetracker.services import project_get_or_create, tag_get_or_create
+
+from .models import DataImport
+from .pulls import SourceEntry, SourcePage, SourceUser
+
+SOURCE_SYSTEM = "toggl"
+AUTH_ERROR = "Toggl rejected the API token"
+REPORT_WINDOW_DAYS = 365
+RECENT_DAYS = 90
+NO_PROJECT_NAME = "No project"
+
+# Tests move this clock to the moment a recorded response was fetched.
+clock = timezone.now
+
+
+def user_agent() -> str:
+    return f"TimeTracker/{settings.VERSION} ({settings.CONTACT_EMAIL})"
+
+
+class TogglClient:
+    def __init__(self, *, token: str):
+        self.api = ApiSession(
+            base_url=settings.TOGGL_API_URL,
+            service_name="Toggl",
+            auth_error_message=AUTH_ERROR,
+            timeout=settings.HTTP_TIMEOUT_SECONDS,
+            auth=(token, "api_token"),
+            headers={"User-Agent": user_agent(), "Accept": "application/json"},
+            min_interval=settings.TOGGL_MIN_REQUEST_INTERVAL,
+        )
+
+    def _get(self, path: str, **params):
+        return json_body(self.api.get(path, params=params or None), service_name="Toggl")
+
+    def me(self) -> dict:
+        return self._get("/api/v9/me")
+
+    def _paged(self, path: str, **params) -> list[dict]:
+        items, page, per_page = [], 1, 200
+        while True:
+            body = self._get(path, page=page, per_page=per_page, **params)
+            batch = body.get("data", []) if isinstance(body, dict) else (body or [])
+            items.extend(batch)
+            if len(batch) < per_page:
+                return items
+            page += 1
+
+    def clients(self, workspace_id: str) -> list[dict]:
+        return self._get(f"/api/v9/workspaces/{workspace_id}/clients", status="both") or []
+
+    def projects(self, workspace_id: str) -> list[dict]:
+        return self._paged(f"/api/v9/workspaces/{workspace_id}/projects", active="both")
+
+    def tasks(self, workspace_id: str) -> list[dict]:
+        return self._paged(f"/api/v9/workspaces/{workspace_id}/tasks", active="both")
+
+    def tags(self, workspace_id: str) -> list[dict]:
+        return self._get(f"/api/v9/workspaces/{workspace_id}/tags") or []
+
+    def users(self, workspace_id: str) -> list[dict]:
+        return self._get(f"/api/v9/workspaces/{workspace_id}/users") or []
+
+    def detailed_page(
+        self, workspace_id: str, *, start_date: date, end_date: date, first_id: int | None,
+        first_row_number: int | None,
+    ) -> tuple[list[dict], int | None, int | None]:
+        body = {
+            "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat(),
+            "page_size": settings.TOGGL_REPORT_PAGE_SIZE,
+            "order_by": "date",
+            "order_dir": "asc",
+        }
+        if first_id is not None:
+            body.update(first_id=first_id, first_row_number=first_row_number)
+        response = self.api.post(f"/reports/api/v3/workspace/{workspace_id}/search/time_entries", json=body)
+        rows = json_body(response, service_name="Toggl") or []
+        next_id = response.headers.get("X-Next-ID")
+        next_row = response.headers.get("X-Next-Row-Number")
+        return rows, (int(next_id) if next_id else None), (int(next_row) if next_row else None)
+
+    def time_entries_since(self, since: datetime) -> list[dict]:
+        return self._get("/api/v9/me/time_entries", since=int(since.timestamp())) or []
+
+
+def parse_api_time(value: str | None) -> datetime | None:
+    """Toggl writes UTC as `…Z` or `…+00:00`; both parse to an aware datetime."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value)  # Python ≥ 3.11 reads the "Z" suffix
+
+
+@dataclass
+class TogglCatalog:
+    """Toggl ids (as strings) → our primary keys, for the mapping of time entries."""
+
+    projects: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, int] = field(default_factory=dict)
+    created: dict[str, int] = field(
+        default_factory=lambda: {"clients": 0, "projects": 0, "tasks": 0, "tags": 0}
+    )
+
+
+def _by_source_or_name(model, *, source_id: str, lookup: dict, defaults: dict):
+    """Find a catalog row by its Toggl id, else by its natural key; remember the Toggl id."""
+    found = model.objects.filter(source_system=SOURCE_SYSTEM, source_id=source_id).first()
+    created = False
+    if found is None:
+        found, created = model.objects.get_or_create(**lookup, defaults=defaults)
+    if not found.source_id:
+        found.source_system, found.source_id = SOURCE_SYSTEM, source_id
+    return found, created
+
+
+@transaction.atomic
+def toggl_catalog_upsert(
+    *, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict],
+    task_project_override: dict[str, str] | None = None,
+) -> TogglCatalog:
+    """Create or update clients, projects (active and archived), tasks and tags from Toggl."""
+    catalog = TogglCatalog()
+    client_pks: dict[str, int] = {}
+    for item in clients:
+        archived = bool(item.get("archived"))
+        client, created = _by_source_or_name(
+            Client, source_id=str(item["id"]), lookup={"name": item["name"]}, defaults={}
+        )
+        client.status = Client.Status.ARCHIVED if archived else (
+            Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
+        )
+        client.save()
+        client_pks[str(item["id"])] = client.pk
+        catalog.created["clients"] += created
+    for item in projects:
+        client_source = item.get("client_id") or item.get("cid")
+        client_pk = client_pks.get(str(client_source)) if client_source else None
+        archived = item.get("active") is False or item.get("status") == "archived"
+        project, created = _by_source_or_name(
+            Project, source_id=str(item["id"]),
+            lookup={"name": item["name"], "client_id": client_pk}, defaults={},
+        )
+        project.archived = archived
+        project.billable = bool(item.get("billable"))
+        if item.get("rate") is not None:
+            project.hourly_rate = Decimal(str(item["rate"]))
+        project.save()
+        catalog.projects[str(item["id"])] = project.pk
+        catalog.created["projects"] += created
+    for item in tasks:
+        project_source = (task_project_override or {}).get(str(item["id"])) or str(item.get("project_id"))
+        project_pk = catalog.projects.get(project_source)
+        if project_pk is None:
+            continue  # a task of a project the token cannot see
+        task, created = _by_source_or_name(
+            Task, source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]}, defaults={}
+        )
+        task.active = item.get("active") is not False
+        task.save()
+        catalog.tasks[str(item["id"])] = task.pk
+        catalog.created["tasks"] += created
+    for item in tags:
+        tag, created = _by_source_or_name(Tag, source_id=str(item["id"]), lookup={"name": item["name"]}, defaults={})
+        tag.save()
+        catalog.tags[str(item["id"])] = tag.pk
+        catalog.created["tags"] += created
+    return catalog
+
+
+class TogglSource:
+    """A Toggl workspace over a date range, as a `PullSource` for `pull_run`."""
+
+    source_system = SOURCE_SYSTEM
+    label = "Toggl"
+
+    def __init__(self, *, token: str, workspace_id: str, start: date, end: date):
+        self.client = TogglClient(token=token)
+        self.workspace_id = str(workspace_id)
+        self.start, self.end = start, end
+        self.catalog = TogglCatalog()
+        self.tz = ZoneInfo("UTC")
+        self._placeholders: dict[str, int] = {}
+
+    def prepare(self) -> None:
+        me = self.client.me()
+        try:
+            self.tz = ZoneInfo(me.get("timezone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.tz = ZoneInfo("UTC")
+        ws = self.workspace_id
+        self.catalog = toggl_catalog_upsert(
+            clients=self.client.clients(ws), projects=self.client.projects(ws),
+            tasks=self.client.tasks(ws), tags=self.client.tags(ws),
+        )
+
+    def users(self) -> list[SourceUser]:
+        return [
+            SourceUser(source_id=str(u["id"]), name=u.get("fullname") or u.get("name") or "", email=u.get("email") or "")
+            for u in self.client.users(self.workspace_id)
+        ]
+
+    def range_bounds(self) -> tuple[datetime, datetime]:
+        """The report range read in the Toggl user's timezone, as the Reports API does."""
+        return (
+            datetime.combine(self.start, time.min, tzinfo=self.tz),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.tz),
+        )
+
+    def windows(self) -> list[tuple[date, date]]:
+        windows, start = [], self.start
+        while start <= self.end:
+            end = min(self.end, start + timedelta(days=REPORT_WINDOW_DAYS - 1))
+            windows.append((start, end))
+            start = end + timedelta(days=1)
+        return windows
+
+    def pages(self, cursor: dict) -> Iterator[SourcePage]:
+        windows = self.windows()
+        phase = cursor.get("phase", "report")
+        if phase == "report":
+            window = cursor.get("window", 0)
+            first_id, first_row = cursor.get("first_id"), cursor.get("first_row_number")
+            seen: set[tuple[int, int]] = set()
+            while window < len(windows):
+                start, end = windows[window]
+                rows, next_id, next_row = self.client.detailed_page(
+                    self.workspace_id, start_date=start, end_date=end, first_id=first_id, first_row_number=first_row
+                )
+                if next_id is not None and (next_id, next_row) in seen:
+                    raise ApiError("Toggl repeated a report page cursor; stopped so that nothing is counted twice.")
+                if next_id is not None:
+                    seen.add((next_id, next_row))
+                    next_cursor = {"phase": "report", "window": window, "first_id": next_id,
+                                   "first_row_number": next_row}
+                else:
+                    window += 1
+                    next_cursor = {"phase": "report", "window": window}
+                    if window >= len(windows):
+                        next_cursor = {"phase": "recent"}
+                first_id, first_row = next_cursor.get("first_id"), next_cursor.get("first_row_number")
+                entries = [self._report_entry(row, te) for row in rows for te in row.get("time_entries") or []]
+                yield SourcePage(entries=entries, cursor=next_cursor)
+            phase = "recent"
+        if phase == "recent":
+            entries = list(self._recent_entries())
+            yield SourcePage(entries=entries, cursor={"phase": "done"}, revisit=True)
+
+    def _recent_entries(self) -> Iterator[SourceEntry]:
+        """Tombstones, running timers and not-yet-reported changes of the last months."""
+        now = clock()
+        range_start, range_end = self.range_bounds()
+        horizon = now - timedelta(days=RECENT_DAYS)
+        if range_end < horizon:
+            return
+        for item in self.client.time_entries_since(max(range_start, horizon)):
+            entry = self._entry(
+                entry_id=item["id"], user_id=item.get("user_id") or item.get("uid"),
+                project_id=item.get("project_id") or item.get("pid"), task_id=item.get("task_id") or item.get("tid"),
+                billable=item.get("billable"), description=item.get("description"), tags=item.get("tags"),
+                tag_ids=item.get("tag_ids"), start=item.get("start"), stop=item.get("stop"),
+                duration=item.get("duration"), deleted=bool(item.get("server_deleted_at")),
+            )
+            in_range = entry.start is not None and range_start <= entry.start < range_end
+            if entry.deleted or entry.running or in_range:
+                yield entry
+
+    def _report_entry(self, row: dict, te: dict) -> SourceEntry:
+        return self._entry(
+            entry_id=te["id"], user_id=row.get("user_id"), project_id=row.get("project_id"),
+            task_id=row.get("task_id"), billable=row.get("billable"), description=row.get("description"),
+            tags=None, tag_ids=row.get("tag_ids"), start=te.get("start"), stop=te.get("stop"),
+            duration=te.get("seconds"),
+        )
+
+    def _project_pk(self, project_id) -> int:
+        if project_id and str(project_id) in self.catalog.projects:
+            return self.catalog.projects[str(project_id)]
+        key = str(project_id or "")
+        if key not in self._placeholders:
+            name = f"Toggl project {project_id}" if project_id else NO_PROJECT_NAME
+            self._placeholders[key] = project_get_or_create(name=name, client=None, billable=False).pk
+        return self._placeholders[key]
+
+    def _entry(
+        self, *, entry_id, user_id, project_id, task_id, billable, description, tags, tag_ids, start, stop,
+        duration, deleted: bool = False,
+    ) -> SourceEntry:
+        start_at, stop_at = parse_api_time(start), parse_api_time(stop)
+        # Any negative duration means running, whatever its size (v8 wrote −start epoch).
+        running = stop_at is None or (duration is not None and duration < 0)
+        entry = SourceEntry(
+            source_id=str(entry_id), source_user_id=str(user_id or ""), start=start_at,
+            notes=description or "", billable=bool(billable), running=running, deleted=deleted,
+        )
+        if deleted or running:
+            return entry
+        entry.end = stop_at
+        entry.duration_seconds = max(0, int((stop_at - start_at).total_seconds()))
+        entry.project_id = self._project_pk(project_id)
+        entry.task_id = self.catalog.tasks.get(str(task_id)) if task_id else None
+        if tags:  # names (v9 lists); `null` and `[]` both mean none
+            entry.tag_ids = [tag_get_or_create(name=name).pk for name in tags]
+        else:
+            entry.tag_ids = [self.catalog.tags[str(t)] for t in tag_ids or [] if str(t) in self.catalog.tags]
+        return entry
+
+
+# --- Account-data ZIP export (Settings → Data export) -------------------------------------
+
+MAX_EXPORT_MEMBERS = 5000
+MAX_EXPORT_MEMBER_BYTES = 20 * 1024 * 1024
+MAX_EXPORT_TOTAL_BYTES = 100 * 1024 * 1024
+REQUIRED_EXPORT_FILES = ("clients.json", "projects.json")
+
+
+class TogglExportError(Exception):
+    pass
+
+
+def _safe_member_name(info: zipfile.ZipInfo) -> str:
+    name = info.filename
+    path = PurePosixPath(name.replace("\\", "/"))
+    drive_letter = bool(path.parts) and ":" in path.parts[0]
+    if name.startswith(("/", "\\")) or path.is_absolute() or drive_letter or ".." in path.parts:
+        raise TogglExportError(f'Unsafe path in ZIP: "{name}"')
+    mode = info.external_attr >> 16
+    if (mode & 0o170000) == 0o120000:
+        raise TogglExportError(f'Links are not allowed in the ZIP: "{name}"')
+    return str(path)
+
+
+def toggl_export_read(upload) -> dict[str, list]:
+    """Validate the ZIP (names, links, sizes) and return its JSON files by member name."""
+    try:
+        archive = zipfile.ZipFile(upload)
+    except (zipfile.BadZipFile, OSError):
+        raise TogglExportError("Invalid ZIP file: this is not a Toggl account export.") from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_EXPORT_MEMBERS:
+            raise TogglExportError(f"The ZIP has {len(infos)} files; at most {MAX_EXPORT_MEMBERS} are accepted.")
+        total = 0
+        files: dict[str, list] = {}
+        for info in infos:
+            name = _safe_member_name(info)
+            if info.is_dir():
+                continue
+            if info.file_size > MAX_EXPORT_MEMBER_BYTES:
+                raise TogglExportError(f'"{name}" is too large ({info.file_size} bytes uncompressed).')
+            total += info.file_size
+            if total > MAX_EXPORT_TOTAL_BYTES:
+                raise TogglExportError("The ZIP is too large once uncompressed.")
+            if not name.endswith(".json"):
+                continue
+            with archive.open(info) as member:
+                raw = member.read(MAX_EXPORT_MEMBER_BYTES + 1)
+            if len(raw) > MAX_EXPORT_MEMBER_BYTES:
+                raise TogglExportError(f'"{name}" is too large.')
+            try:
+                files[name] = json.loads(raw.decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError):
+                raise TogglExportError(f'File "{name}" is not valid JSON.') from None
+    for required in REQUIRED_EXPORT_FILES:
+        if required not in files:
+            raise TogglExportError(f'File "{required}" missing in ZIP')
+    return files
+
+
+def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
+    """Import clients, projects, tasks and tags of a Toggl account export; match its users by
+    e-mail (reported, not created). The history shows the result either way."""
+    data_import = DataImport.objects.create(
+        owner=owner, import_type=DataImport.Type.TOGGL_EXPORT, source_file_name=file_name[:255],
+        status=DataImport.Status.PROCESSING, started_at=timezone.now(),
+    )
+    try:
+        files = toggl_export_read(upload)
+        tasks, task_project = [], {}
+        for name, content in files.items():
+            parts = PurePosixPath(name).parts
+            if len(parts) == 2 and parts[0] == "tasks":
+                project_source = parts[1].removesuffix(".json")
+                if not project_source.isdigit():
+                    raise TogglExportError(f'Invalid identifier in import data: "{name}"')
+                for task in content or []:
+                    tasks.append(task)
+                    # The file a task is listed in decides its project.
+                    task_project[str(task["id"])] = project_source
+        for item in files["projects.json"]:
+            if not str(item.get("id", "")).isdigit():
+                raise TogglExportError("Invalid identifier in import data")
+        catalog = toggl_catalog_upsert(
+            clients=files["clients.json"], projects=files["projects.json"], tasks=tasks,
+            tags=files.get("tags.json") or [], task_project_override=task_project,
+        )
+    except (TogglExportError, KeyError, TypeError) as exc:
+        message = str(exc) if isinstance(exc, TogglExportError) else "The export's JSON files are not in Toggl's format."
+        DataImport.objects.filter(pk=data_import.pk).update(
+            status=DataImport.Status.FAILED, status_message=message, finished_at=timezone.now()
+        )
+        data_import.refresh_from_db()
+        return data_import
+    users_matched, users_unmatched = [], []
+    User = get_user_model()
+    for person in files.get("workspace_users.json") or []:
+        email = (person.get("email") or "").strip()
+        local = User.objects.filter(email__iexact=email).first() if email else None
+        record = {"name": person.get("name") or "", "email": email}
+        (users_matched if local else users_unmatched).append({**record, "user": local.username} if local else record)
+    counts = catalog.created
+    total = sum(len(files.get(f) or []) for f in ("clients.json", "projects.json", "tags.json")) + len(tasks)
+    data_import.summary = {
+        "created": counts,
+        "users": {"matched": users_matched, "unmatched": users_unmatched},
+    }
+    data_import.total_records = data_import.processed_records = data_import.successful_records = total
+    data_import.created_records = sum(counts.values())
+    data_import.unchanged_records = total - data_import.created_records
+    data_import.status = DataImport.Status.COMPLETED
+    data_import.status_message = (
+        f"Toggl account export: {counts['clients']} clients, {counts['projects']} projects, "
+        f"{counts['tasks']} tasks, {counts['tags']} tags created"
+    )
+    data_import.finished_at = timezone.now()
+    data_import.save()
+    return data_import
