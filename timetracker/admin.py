@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from exports.admin_actions import export_selected_time_entries
+
 from .models import ApiToken, Client, Contact, Mileage, PerDiem, Project, Tag, Task, TimeEntry, UserProfile
 
 
@@ -50,6 +52,7 @@ class TimeEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "start"
     raw_id_fields = ["owner", "project", "task"]
     filter_horizontal = ["tags"]
+    actions = [*export_selected_time_entries]
 
 
 @admin.register(Mileage)
