@@ -788,6 +788,12 @@ def _file_name(export: DataExport) -> str:
     return f"{kind}_{user}_{stamp}_{export.pk}.{export.export_format}"
 
 
+def _lifetime() -> dict:
+    """Created now, expires exactly EXPORT_TTL (7 days) later."""
+    now = timezone.now()
+    return {"created_at": now, "expires_at": now + settings.EXPORT_TTL}
+
+
 def data_export_create(
     *,
     user,
@@ -813,7 +819,7 @@ def data_export_create(
     else:
         raise ExportRequestError(f"Unknown export type {export_type!r}")
     export = DataExport.objects.create(
-        owner=user, export_type=export_type, export_format=export_format, filters=cleaned
+        owner=user, export_type=export_type, export_format=export_format, filters=cleaned, **_lifetime()
     )
     if enqueue:
         from .tasks import data_export_build  # tasks import services
@@ -920,7 +926,7 @@ def data_export_from_queryset(*, user, queryset: QuerySet, export_format: str) -
     if selected <= 1000:
         filters["ids"] = sorted(queryset.order_by().values_list("pk", flat=True))
     export = DataExport.objects.create(
-        owner=user, export_type=DataExport.Type.FILTERED, export_format=export_format, filters=filters
+        owner=user, export_type=DataExport.Type.FILTERED, export_format=export_format, filters=filters, **_lifetime()
     )
     ordered = queryset.order_by("start", "id")
 
