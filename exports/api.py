@@ -36,11 +36,12 @@ class FilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False)
     user = serializers.CharField(required=False)
 
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         if unknown:
-            raise serializers.ValidationError(f"Unknown filter {unknown[0]!r}. Known filters: {', '.join(self.fields)}")
-        return attrs
+            known = ", ".join(self.fields)
+            raise serializers.ValidationError({"non_field_errors": [f"Unknown filter {unknown[0]!r}. Known filters: {known}"]})
+        return super().to_internal_value(data)
 
 
 class FilteredExportInputSerializer(serializers.Serializer):
