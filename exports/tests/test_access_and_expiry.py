@@ -164,3 +164,20 @@ def test_failed_export_records_the_reason_and_leaves_no_file(alice, login, monke
     download = http.get(f"/api/export/download/{status['id']}")
     assert (download.status_code, download.json()) == (400, {"error": "This export failed: Export failed: disk full"})
     assert list((settings.PRIVATE_STORAGE_DIR / "exports").iterdir()) == []
+
+
+def test_prune_removes_partial_files_left_by_a_dead_worker_but_not_running_ones(db):
+    import os
+    import time
+
+    from exports.services import data_exports_prune, exports_dir
+
+    old = exports_dir() / ".gdpr_export_alice_20240101_000000_1.zip.dead.partial"
+    fresh = exports_dir() / ".gdpr_export_alice_20240101_000000_2.zip.live.partial"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+
+    assert data_exports_prune() == 0
+    assert not old.exists() and fresh.exists()
