@@ -30,7 +30,8 @@ def entry(
     client_row = client_get_or_create(name=client) if client else None
     project_row = project_get_or_create(name=project, client=client_row)
     task_row = task_get_or_create(project=project_row, name=task) if task else None
-    duration = int((end - start).total_seconds()) if end else 0
+    # Whole seconds, rounded, as the app stores them (the importer derives them the same way).
+    duration = int((end - start).total_seconds() + 0.5) if end else 0
     created = TimeEntry.objects.create(
         owner=owner,
         project=project_row,

@@ -162,7 +162,7 @@ def test_filtered_json_is_one_document_with_typed_values(alice, login, filtered_
             "task_name": "Design",
             "start_time": "2024-03-04T09:00:00.500000+01:00",
             "end_time": "2024-03-04T10:30:00+01:00",
-            "duration_seconds": 5399,
+            "duration_seconds": 5400,
             "duration_hours": "1.50",
             "notes": "=not escaped in JSON",
             "tags": ["a", "b"],
