@@ -788,12 +788,13 @@ def exports_dir() -> Path:
 
 
 def data_export_path(export: DataExport) -> Path | None:
-    """The file of a completed export, checked to lie inside the private exports folder."""
+    """The file of an export, checked to lie inside PRIVATE_STORAGE_DIR (ours are under
+    exports/; the mileage and per-diem reports keep theirs under travel/)."""
     if not export.file_path:
         return None
     root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
     path = (root / export.file_path).resolve()
-    if not path.is_relative_to(root / EXPORTS_SUBDIR):
+    if path == root or not path.is_relative_to(root):
         return None
     return path
 
@@ -958,6 +959,17 @@ def data_export_from_queryset(*, user, queryset: QuerySet, export_format: str) -
     return _write_export_file(export, build)
 
 
+def _remove_if_empty(directory: Path) -> None:
+    """Drop a per-export folder (travel/<id>/) once its file is gone; never the shared ones."""
+    root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
+    if directory in (root, root / EXPORTS_SUBDIR) or not directory.is_relative_to(root):
+        return
+    try:
+        directory.rmdir()
+    except OSError:
+        pass  # not empty, or already gone
+
+
 def data_exports_prune(*, now: datetime | None = None) -> int:
     """Delete the files of exports past their expiry and mark them expired. Returns how many
     exports were pruned."""
@@ -968,6 +980,7 @@ def data_exports_prune(*, now: datetime | None = None) -> int:
         path = data_export_path(export)
         if path is not None:
             path.unlink(missing_ok=True)
+            _remove_if_empty(path.parent)
         DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.EXPIRED, file_path="")
         pruned += 1
     # Partial files of runs that died (a killed worker) are older than any running export.

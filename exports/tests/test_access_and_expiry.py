@@ -69,7 +69,7 @@ def test_owner_downloads_with_attachment_name_and_checksum(alice_exports, alice,
 def test_files_live_in_private_storage_not_under_static(alice_exports):
     for export in alice_exports:
         path = data_export_path(export)
-        assert path.parent == settings.PRIVATE_STORAGE_DIR / "exports"
+        assert path.parent == (settings.PRIVATE_STORAGE_DIR / "exports").resolve()
         assert path.is_file()
     # A tampered path pointing elsewhere is refused.
     gdpr, _ = alice_exports
@@ -181,3 +181,19 @@ def test_prune_removes_partial_files_left_by_a_dead_worker_but_not_running_ones(
 
     assert data_exports_prune() == 0
     assert not old.exists() and fresh.exists()
+
+
+def test_prune_also_deletes_other_apps_export_files_inside_private_storage(alice):
+    # The mileage and per-diem reports keep their files in PRIVATE_STORAGE_DIR/travel/<id>/.
+    folder = settings.PRIVATE_STORAGE_DIR / "travel" / "7"
+    folder.mkdir(parents=True)
+    (folder / "mileage.pdf").write_bytes(b"%PDF")
+    DataExport.objects.create(
+        owner=alice, export_type="mileage", export_format="pdf", status="completed",
+        file_path="travel/7/mileage.pdf", file_name="mileage.pdf", expires_at=timezone.now() - timedelta(seconds=1),
+    )  # fmt: skip
+
+    call_command("exports_prune", stdout=__import__("io").StringIO())
+
+    assert not folder.exists() and (settings.PRIVATE_STORAGE_DIR / "travel").is_dir()
+    assert DataExport.objects.get().status == "expired"
