@@ -19,6 +19,7 @@ from .models import DataExport
 User = get_user_model()
 
 HISTORY_LIMIT = 50
+MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); asking the database would be an error
 
 FILTER_KEYS = ("start_date", "end_date", "client", "project", "task", "tag", "billable", "search", "user")
 # Accepted spellings of the same filters (the original product and forms use *_id names).
@@ -87,7 +88,7 @@ def _catalog_filter(name: str, value, model, cleaned: dict) -> None:
     label = name
     if (isinstance(value, int) and not isinstance(value, bool)) or str(value).strip().isdigit():
         pk = int(value)
-        obj = model.objects.filter(pk=pk).first()
+        obj = model.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
         if obj is None:
             raise ExportFilterError(f"{name}: there is no {label} with id {pk}")
         cleaned[f"{name}_id"] = pk
@@ -113,6 +114,10 @@ def time_entry_filters_clean(*, user, data: dict) -> dict:
             raise ExportFilterError(f"Unknown filter {raw_key!r}. Known filters: {', '.join(FILTER_KEYS)}")
         if value is None or (isinstance(value, str) and value.strip() == ""):
             continue
+        if isinstance(value, (list, dict)):
+            raise ExportFilterError(f"{raw_key}: expected one value, got {type(value).__name__}")
+        if isinstance(value, str) and "\x00" in value:
+            raise ExportFilterError(f"{raw_key}: the value contains a NUL character")
         if key in ("start_date", "end_date"):
             cleaned[key] = _parse_date(key, value).isoformat()
         elif key == "client":
@@ -143,7 +148,7 @@ def _clean_user_filter(*, user, value) -> str:
             raise ExportFilterForbidden("Only admins can export all users' entries.")
         return "all"
     if isinstance(value, int) or text.isdigit():
-        target = User.objects.filter(pk=int(text)).first()
+        target = User.objects.filter(pk=int(text)).first() if 0 < int(text) <= MAX_ID else None
     else:
         target = User.objects.filter(username=text).first()
     if target is not None and target.pk == user.pk:
@@ -240,6 +245,8 @@ def data_export_history(*, user, limit: int = HISTORY_LIMIT) -> list[DataExport]
 
 def data_export_get(*, user, export_id: int) -> DataExport:
     """Raises DataExport.DoesNotExist for an export the user may not see (answer 404)."""
+    if not 0 < export_id <= MAX_ID:
+        raise DataExport.DoesNotExist
     return data_exports_visible(user=user).get(pk=export_id)
 
 

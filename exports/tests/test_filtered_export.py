@@ -202,3 +202,30 @@ def test_two_exports_in_the_same_second_get_different_files(alice):
     assert a.file_name == f"filtered_export_alice_{stamp}_{first.pk}.csv"
     assert b.file_name == f"filtered_export_alice_{stamp}_{second.pk}.csv"
     assert a.file_path == f"exports/{a.file_name}" and b.file_path == f"exports/{b.file_name}"
+
+
+def test_hostile_values_get_400_or_404_never_a_server_error(alice, login, api_token):
+    http = login(alice)
+    huge = "9" * 30
+    cases = [
+        ({"project": huge}, f"project: there is no project with id {int(huge)}"),
+        ({"search": "a\x00b"}, "search: the value contains a NUL character"),
+        ({"tag": ["a", "b"]}, "tag: expected one value, got list"),
+        ({"user": 2**70}, "Only admins can export other users' entries."),
+    ]
+    for filters, message in cases:
+        response = http.post("/api/export/filtered", {"format": "csv", "filters": filters}, content_type="application/json")
+        assert response.status_code in (400, 403), filters
+        assert response.json() == {"error": message}
+    assert http.post("/api/export/filtered", {"filters": [1]}, content_type="application/json").json() == {
+        "error": "filters must be an object"
+    }
+    assert http.get(f"/api/export/status/{huge}").status_code == 404
+    assert http.get(f"/api/export/download/{huge}").status_code == 404
+    token = {"HTTP_AUTHORIZATION": f"Bearer {api_token(alice, 'read:time_entries')}"}
+    assert http.get(f"/api/v1/exports/{huge}", **token).status_code == 404
+    response = http.post(
+        "/api/v1/exports/filtered", {"filters": {"search": "a\x00b"}}, content_type="application/json", **token
+    )
+    assert response.status_code == 400
+    assert not DataExport.objects.exists()
