@@ -229,3 +229,31 @@ def test_hostile_values_get_400_or_404_never_a_server_error(alice, login, api_to
     )
     assert response.status_code == 400
     assert not DataExport.objects.exists()
+
+
+def test_progress_is_written_while_the_file_is_built(alice):
+    from exports.services import data_export_create, data_export_run
+    from timetracker.models import TimeEntry
+
+    template = entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"))
+    TimeEntry.objects.bulk_create(
+        TimeEntry(owner=alice, project=template.project, start=template.start, end=template.end, duration_seconds=3600)
+        for _ in range(4499)
+    )
+    export = data_export_create(user=alice, export_type="filtered", export_format="csv", enqueue=False)
+    seen = []
+
+    def progress(done, total):
+        stored = DataExport.objects.values_list("processed_records", "total_records").get(pk=export.pk)
+        seen.append((done, total, stored))
+
+    data_export_run(data_export_id=export.pk, progress_callback=progress)
+
+    assert seen == [
+        (0, 4500, (0, 4500)),
+        (2000, 4500, (2000, 4500)),
+        (4000, 4500, (4000, 4500)),
+        (4500, 4500, (4500, 4500)),
+    ]
+    export.refresh_from_db()
+    assert (export.status, export.record_count, export.progress_percent) == ("completed", 4500, 100)
