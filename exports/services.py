@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -489,13 +490,14 @@ class GdprDataset:
             for obj in self.queryset.iterator(chunk_size=CHUNK_SIZE):
                 yield self.record(obj)
 
-    def csv_rows(self) -> Iterator[list[str]]:
+    def rows(self) -> Iterator[tuple[dict, list[str]]]:
+        """(JSON record, CSV cells) per record, from one pass over the data."""
         if self.time_entries:
             for values, tags in time_entry_rows(self.queryset):
-                yield time_entry_csv_cells(values, tags)
+                yield time_entry_record(values, tags, full=True), time_entry_csv_cells(values, tags)
         else:
             for record in self.records():
-                yield [_csv_cell(record[column]) for column in self.columns]
+                yield record, [_csv_cell(record[column]) for column in self.columns]
 
 
 def _fields(obj, names: Sequence[str], zone: ZoneInfo) -> dict:
@@ -700,46 +702,52 @@ def write_gdpr_zip(raw: HashingWriter, *, user, export: DataExport, progress: Ex
 
     with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
 
+        def listed(name: str, written: HashingWriter, *, records: int | None, description: str) -> None:
+            manifest_files.append(
+                {"name": name, "sha256": written.sha256, "bytes": written.size, "records": records,
+                 "description": description}
+            )  # fmt: skip
+
         def member(name: str, write: Callable[[TextSink], None], *, records: int | None, description: str):
             with archive.open(_zip_info(name), "w", force_zip64=big) as stream:
                 member_raw = HashingWriter(stream)
                 sink = TextSink(member_raw)
                 write(sink)
                 sink.flush()
-            manifest_files.append(
-                {
-                    "name": name,
-                    "sha256": member_raw.sha256,
-                    "bytes": member_raw.size,
-                    "records": records,
-                    "description": description,
-                }
-            )
+            listed(name, member_raw, records=records, description=description)
 
         for dataset in datasets:
-
-            def json_member(sink, dataset=dataset):
-                if dataset.single is not None:
-                    sink.write(json.dumps(dataset.single, ensure_ascii=False, indent=2, default=_json_default) + "\n")
-                    if progress:
-                        progress.advance()
-                    return
-                sink.write("[")
-                _write_json_array(sink, dataset.records(), indent="  ", progress=progress)
-                sink.write("]\n")
-
-            def csv_member(sink, dataset=dataset):
-                # UTF-8 with BOM, like the filtered CSV, so Excel shows accents.
-                sink.write("\ufeff")
-                writer = _csv_writer(sink)
+            # One pass over the rows: the JSON goes into the archive, the CSV into a spill file
+            # (a ZIP takes one member at a time) that is copied in right after.
+            with tempfile.TemporaryFile(dir=exports_dir(), prefix=".gdpr-spill-") as spill:
+                csv_raw = HashingWriter(spill)
+                csv_sink = TextSink(csv_raw)
+                csv_sink.write("\ufeff")  # UTF-8 with BOM, like the filtered CSV, so Excel shows accents
+                writer = _csv_writer(csv_sink)
                 writer.writerow([neutralise_formula(c) for c in dataset.columns])
-                for cells in dataset.csv_rows():
-                    writer.writerow(cells)
-                    if progress:
-                        progress.advance()
 
-            member(f"{dataset.name}.json", json_member, records=dataset.count, description=dataset.description)
-            member(f"{dataset.name}.csv", csv_member, records=dataset.count, description=dataset.description)
+                def json_member(sink, dataset=dataset, writer=writer):
+                    def records():
+                        for record, cells in dataset.rows():
+                            writer.writerow(cells)
+                            if progress:
+                                progress.advance(2)
+                            yield record
+
+                    if dataset.single is not None:
+                        record = next(records())
+                        sink.write(json.dumps(record, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+                        return
+                    sink.write("[")
+                    _write_json_array(sink, records(), indent="  ", progress=None)
+                    sink.write("]\n")
+
+                member(f"{dataset.name}.json", json_member, records=dataset.count, description=dataset.description)
+                csv_sink.flush()
+                spill.seek(0)
+                with archive.open(_zip_info(f"{dataset.name}.csv"), "w", force_zip64=big) as stream:
+                    shutil.copyfileobj(spill, stream, 1024 * 1024)
+                listed(f"{dataset.name}.csv", csv_raw, records=dataset.count, description=dataset.description)
 
         readme = _gdpr_readme(user=user, info=info, datasets=datasets)
         member("README.txt", lambda sink: sink.write(readme), records=None, description="What each file holds.")
