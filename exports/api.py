@@ -92,6 +92,7 @@ class ExportApiView(APIView):
 
 class GdprExportApi(ExportApiView):
     @extend_schema(
+        operation_id="exports_gdpr_create",
         summary="Start a GDPR export of everything held about you",
         request=GdprExportInputSerializer,
         responses={202: DataExportOutputSerializer, 400: ErrorSerializer},
@@ -110,6 +111,7 @@ class GdprExportApi(ExportApiView):
 
 class FilteredExportApi(ExportApiView):
     @extend_schema(
+        operation_id="exports_filtered_create",
         summary="Start a filtered export of time entries (CSV, JSON or XLSX)",
         request=FilteredExportInputSerializer,
         responses={202: DataExportOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
@@ -138,6 +140,7 @@ class FilteredExportApi(ExportApiView):
 
 class ExportHistoryApi(ExportApiView):
     @extend_schema(
+        operation_id="exports_list",
         summary="Your 50 newest exports (an admin sees everyone's)",
         responses={200: inline_serializer("ExportHistory", {"exports": DataExportOutputSerializer(many=True)})},
         tags=["exports"],
@@ -149,6 +152,7 @@ class ExportHistoryApi(ExportApiView):
 
 class ExportStatusApi(ExportApiView):
     @extend_schema(
+        operation_id="exports_status",
         summary="Status and progress of one export",
         responses={200: DataExportOutputSerializer, 404: ErrorSerializer},
         tags=["exports"],
@@ -163,6 +167,7 @@ class ExportStatusApi(ExportApiView):
 
 class ExportDownloadApi(ExportApiView):
     @extend_schema(
+        operation_id="exports_download",
         summary="Download the file of a completed export",
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The export file."),
