@@ -55,7 +55,9 @@ class Command(BaseCommand):
             )
         except (selectors.ExportFilterError, services.ExportRequestError) as exc:
             raise CommandError(str(exc)) from exc
-        bar = ExportProgressBar(description="Exporting time entries", stream=getattr(self.stderr, "_out", self.stderr), disable=options["no_progress"])
+        bar = ExportProgressBar(
+            description="Exporting time entries", stream=getattr(self.stderr, "_out", self.stderr), disable=options["no_progress"]
+        )
         try:
             export = services.data_export_run(data_export_id=export.pk, progress_callback=bar)
         finally:

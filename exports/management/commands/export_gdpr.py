@@ -25,7 +25,9 @@ class Command(BaseCommand):
         export = services.data_export_create(
             user=user, export_type=DataExport.Type.GDPR, export_format=format, enqueue=False
         )
-        bar = ExportProgressBar(description=f"GDPR export of {username}", stream=getattr(self.stderr, "_out", self.stderr), disable=no_progress)
+        bar = ExportProgressBar(
+            description=f"GDPR export of {username}", stream=getattr(self.stderr, "_out", self.stderr), disable=no_progress
+        )
         try:
             export = services.data_export_run(data_export_id=export.pk, progress_callback=bar)
         finally:
