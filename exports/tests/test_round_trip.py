@@ -135,3 +135,16 @@ def test_filtered_export_into_an_empty_account_gives_identical_entries(alice, bo
     same_account = import_file(exported, "alice")
     assert counts(same_account) == (0, 0, 3, 0)
     assert TimeEntry.objects.count() == 6
+
+
+def test_text_that_starts_with_a_quote_survives_the_round_trip(alice, bob, login, filtered_export, tmp_path):
+    """`'=x` is exported as `''=x` (timetracker.lib.spreadsheet.neutralise_formula) so that the
+    importer's unescaping (restore_formula: strip one quote before quotes-then-trigger) gives
+    `'=x` back; a plain "strip a quote followed by a trigger" rule would not."""
+    entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"), notes="'=not a formula")
+    entry(alice, start=at("2024-01-02 09:00"), end=at("2024-01-02 10:00"), notes="'quoted")
+    exported = tmp_path / "alice.csv"
+    export_to_file(login(alice), filtered_export, exported)
+
+    assert counts(import_file(exported, "bob"))[0] == 2
+    assert [e[3] for e in signatures(bob)] == ["'=not a formula", "'quoted"]
