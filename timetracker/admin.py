@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from exports.admin_actions import export_selected_time_entries
 from travel.admin_actions import TRAVEL_EXPORT_ACTIONS
 
 from .models import (
@@ -63,6 +64,7 @@ class TimeEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "start"
     raw_id_fields = ["owner", "project", "task"]
     filter_horizontal = ["tags"]
+    actions = [*export_selected_time_entries]
 
 
 @admin.register(Mileage)

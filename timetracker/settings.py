@@ -164,6 +164,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Exports: delete files of exports older than EXPORT_TTL and mark them expired.
+CELERY_BEAT_SCHEDULE["exports-prune"] = {"task": "exports.tasks.exports_prune", "schedule": timedelta(hours=1)}
 
 LOGGING = {
     "version": 1,
