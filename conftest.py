@@ -115,10 +115,12 @@ def private_storage(settings, tmp_path):
 def celery_in_process(request):
     """Tasks run in-process unless the test asks for a real worker (`celery_worker`)."""
     eager = "celery_worker" not in request.fixturenames
-    previous = celery_app.conf.task_always_eager
+    previous = celery_app.conf.task_always_eager, celery_app.conf.get("task_run_in_thread")
     celery_app.conf.task_always_eager = eager
+    # Tests want the task finished when the call returns, not running in a thread.
+    celery_app.conf.task_run_in_thread = False
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager, celery_app.conf.task_run_in_thread = previous
 
 
 @pytest.fixture(autouse=True)
