@@ -42,6 +42,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
+CSRF_FAILURE_VIEW = "imports.views.csrf_failure"  # JSON 403 for /api/ paths, Django's page elsewhere
 
 INSTALLED_APPS = [
     "django.contrib.admin",
