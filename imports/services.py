@@ -14,6 +14,7 @@ import io
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from dataclasses import field as dc_field
 from datetime import datetime, time, timedelta
@@ -433,6 +434,9 @@ def _local_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
 
 
+TIME_ATTRIBUTES = ("start", "end", "start_date", "start_time", "end_date", "end_time", "duration")
+
+
 class RowCleaner:
     """Turns one CSV record into a CleanRow or the list of its RowErrors."""
 
@@ -491,7 +495,10 @@ class RowCleaner:
             if owner_id is None:
                 error("user_email", "no user has this e-mail address")
 
-        times = self._times(values, raw, columns, error, record.line) if not errors else None
+        time_columns = {columns.get(a) for a in TIME_ATTRIBUTES}
+        times = None
+        if not any(e.column in time_columns for e in errors):
+            times = self._times(values, raw, columns, error, record.line)
         if errors or times is None:
             return errors
 
@@ -1003,9 +1010,12 @@ def csv_import_preview(*, user, stored_file: str, options: CsvImportOptions) -> 
     return _preview_from(run)
 
 
-def csv_import_create(*, user, stored_file: str, source_file_name: str, options: CsvImportOptions) -> DataImport:
+def csv_import_create(
+    *, user, stored_file: str, source_file_name: str, options: CsvImportOptions, enqueue: bool = True
+) -> DataImport:
     """Create a pending DataImport and enqueue the import task once the transaction commits.
-    The timezone the rows are read in is fixed now (the profile's unless chosen)."""
+    The timezone the rows are read in is fixed now (the profile's unless chosen).
+    `enqueue=False` leaves running it to the caller (manage.py import_csv, the bench)."""
     _check_options(options)
     stored_file_path(stored_file)
     zone = _resolve_zone(user, options.timezone)
@@ -1021,6 +1031,8 @@ def csv_import_create(*, user, stored_file: str, source_file_name: str, options:
     )
     from .tasks import csv_import_task
 
+    if not enqueue:
+        return data_import
     if celery_app.conf.task_always_eager:
         # In-process mode (no broker): the same connection sees the row, no need to wait.
         csv_import_task.delay(data_import.pk)
@@ -1070,11 +1082,14 @@ def _summary(run: CsvImport) -> dict:
     }
 
 
-def csv_import_run(*, data_import_id: int, stop_after_batches: int | None = None) -> DataImport:
+def csv_import_run(
+    *, data_import_id: int, stop_after_batches: int | None = None, progress: Callable[[str, int, int], None] | None = None
+) -> DataImport:
     """The task body: validate all rows, then write in batches. Each batch commits together
     with the checkpoint, so a rerun after a crash skips exactly the batches already written;
     a finished import is left alone. `stop_after_batches` ends a run early (time-boxed runs;
-    the next run continues)."""
+    the next run continues). `progress(phase, done, total)` is called as rows are checked
+    ("checking") and written ("importing"), for progress bars."""
     with transaction.atomic():
         data_import = DataImport.objects.select_for_update().get(pk=data_import_id)
         if data_import.is_finished:
@@ -1100,9 +1115,14 @@ def csv_import_run(*, data_import_id: int, stop_after_batches: int | None = None
             summary=_summary(run),
         )
 
-    run.validate(
-        progress=lambda n: _save_progress(data_import.pk, status_message=f"Checked {n} of {run.scan.rows} rows")
-    )
+    def checked(done: int) -> None:
+        _save_progress(data_import.pk, status_message=f"Checked {done} of {run.scan.rows} rows")
+        if progress:
+            progress("checking", done, run.scan.rows)
+
+    run.validate(progress=checked)
+    if progress:
+        progress("checking", run.scan.rows, run.scan.rows)
     row_errors = [error.as_dict() for error in outcome.errors]
     if outcome.error_count and not options.skip_invalid:
         return _fail(
@@ -1159,6 +1179,8 @@ def csv_import_run(*, data_import_id: int, stop_after_batches: int | None = None
                 ]
             )
         written_now += 1
+        if progress:
+            progress("importing", counts.processed, run.scan.rows)
 
     run.finish_warnings()
     data_import.refresh_from_db()
