@@ -30,9 +30,11 @@ from .services import (
     UploadTooLarge,
     csv_import_create,
     csv_import_preview,
+    csv_layout_detect,
     csv_rows_store,
     csv_text_store,
     csv_upload_store,
+    stored_file_path,
 )
 
 
@@ -53,6 +55,9 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 SUMMARY_ERROR_LIMIT = 10
+# The v1 API keeps the original's message for a CSV without a (known) header row.
+NO_HEADER_ERROR = "CSV must include a header row"
+NO_HEADER_PREFIX = "No known header row found"
 COPY_CHUNK_BYTES = 64 * 1024
 BLANK_BYTES = b" \t\r\n\x0b\x0c"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -178,6 +183,7 @@ class CsvPreviewSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     error = serializers.CharField()
+    message = serializers.CharField(required=False, help_text="More detail, when there is some.")
 
 
 AUTH_ERROR = inline_serializer(
@@ -266,7 +272,9 @@ def is_blank_file(file) -> bool:
 
 
 class ApiInputError(Exception):
-    pass
+    def __init__(self, error: str, *, message: str = ""):
+        super().__init__(error)
+        self.message = message
 
 
 def query_and_body_options(request) -> dict:
@@ -318,14 +326,29 @@ def store_request_csv(request) -> tuple[str, str]:
     raise ApiInputError("Empty CSV")
 
 
+def stored_csv_check(stored_file: str) -> None:
+    """Refuse a file that is not CSV, cannot be decoded or has no known header row with
+    ImportFileError now (a 400), instead of queueing an import that can only fail. Reads the
+    encoding and the first lines only. A refused file is removed from storage."""
+    path = stored_file_path(stored_file)
+    try:
+        csv_layout_detect(path)
+    except ImportFileError:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def flatten_first_error(errors) -> str:
     while isinstance(errors, (list, dict)):
         errors = next(iter(errors.values())) if isinstance(errors, dict) else errors[0]
     return str(errors)
 
 
-def error_response(message: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    return Response({"success": False, "error": message}, status=status_code)
+def error_response(error: str, status_code: int = status.HTTP_400_BAD_REQUEST, *, message: str = "") -> Response:
+    body = {"success": False, "error": error}
+    if message:
+        body["message"] = message
+    return Response(body, status=status_code)
 
 
 OPTION_PARAMETERS = [
@@ -392,6 +415,12 @@ class TimeEntriesImportCsvApi(APIView):
                 skip_invalid=chosen["skip_invalid"],
             )
             stored_file, source_file_name = store_request_csv(request)
+            try:
+                stored_csv_check(stored_file)
+            except ImportFileError as error:
+                if str(error).startswith(NO_HEADER_PREFIX):
+                    raise ApiInputError(NO_HEADER_ERROR, message=str(error)) from None
+                raise
             if chosen["preview"]:
                 preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
                 return Response({"success": True, "preview": preview.as_dict()})
@@ -399,7 +428,7 @@ class TimeEntriesImportCsvApi(APIView):
                 user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
             )
         except ApiInputError as error:
-            return error_response(str(error))
+            return error_response(str(error), message=error.message)
         except UploadTooLarge as error:
             return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except ImportFileError as error:

@@ -63,8 +63,15 @@ def validate_csv_file_name(name: str) -> None:
         raise ValidationError("File must be a CSV (.csv or .txt)")
 
 
+class FlagCheckboxInput(forms.CheckboxInput):
+    """Hands the raw value to FlagField (CheckboxInput itself turns "0" into True)."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
 class FlagField(forms.Field):
-    widget = forms.CheckboxInput
+    widget = FlagCheckboxInput
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from timetracker.decorators import login_required_json
 from timetracker.services import user_profile_get_or_create
 
-from .api import DataImportOutputSerializer, import_accepted_data
+from .api import DataImportOutputSerializer, import_accepted_data, stored_csv_check
 from .forms import CsvImportForm, request_body_too_large, upload_limit_message
 from .models import DataImport
 from .selectors import data_imports_visible_to
@@ -136,6 +136,7 @@ def _api_import_csv(request):
         else:
             source_file_name = data["file"].name
             stored_file = csv_upload_store(user=request.user, uploaded_file=data["file"])
+            stored_csv_check(stored_file)
         if data["preview"]:
             preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
             token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
