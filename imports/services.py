@@ -577,8 +577,10 @@ class RowCleaner:
         if start_local.status != "ok" or end_local.status != "ok":
             settled = []
             if duration is not None:
+                # A duration in whole hours is too coarse to pick a side of a one-hour shift.
+                tolerance = min(duration.tolerance, Decimal(300))
                 settled = [
-                    (s, e) for s, e in pairs if abs(Decimal((e - s).total_seconds()) - duration.seconds) <= duration.tolerance
+                    (s, e) for s, e in pairs if abs(Decimal((e - s).total_seconds()) - duration.seconds) <= tolerance
                 ]
             if len(settled) != 1:
                 if start_local.status != "ok":
