@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC
 
 from import_export import fields, resources, widgets
 
@@ -311,3 +312,54 @@ def csv_format_for_header(header: list[str]) -> tuple[CsvFormatResource, dict[in
         if mapping is not None:
             return resource, mapping
     return None
+
+
+class IsoDateTimeWidget(widgets.Widget):
+    """UTC ISO 8601, microseconds kept when the entry has them (a re-import compares at the
+    precision written)."""
+
+    def render(self, value, obj=None, **kwargs):
+        return value.astimezone(UTC).isoformat() if value else ""
+
+
+class TagNamesWidget(widgets.Widget):
+    def render(self, value, obj=None, **kwargs):
+        names = sorted(tag.name for tag in value.all()) if value is not None else []
+        return ";".join(formula_escape(name) for name in names)
+
+
+class BillableWordWidget(widgets.Widget):
+    def render(self, value, obj=None, **kwargs):
+        return "true" if value else "false"
+
+
+class TimeEntryResource(resources.ModelResource):
+    """Our export layout (`id,user_email,project_name,…`) for the admin's export, and the
+    admin's import, which it hands to the import service instead of saving rows itself."""
+
+    id = fields.Field(attribute="id", column_name="id", readonly=True)
+    user_email = _field("owner__email", "user_email", TextWidget())
+    project_name = _field("project__name", "project_name", TextWidget())
+    client_name = _field("project__client__name", "client_name", TextWidget())
+    task_name = _field("task__name", "task_name", TextWidget())
+    start_time = _field("start", "start_time", IsoDateTimeWidget())
+    end_time = _field("end", "end_time", IsoDateTimeWidget())
+    duration_hours = _field("duration_hours", "duration_hours", widgets.Widget())
+    notes = _field("notes", "notes", TextWidget(strip=False))
+    tags = _field("tags", "tags", TagNamesWidget())
+    billable = _field("billable", "billable", BillableWordWidget())
+
+    class Meta:
+        model = TimeEntry
+        fields = tuple(EXPORT_COLUMNS)
+        export_order = tuple(EXPORT_COLUMNS)
+        import_id_fields = ("id",)
+
+    def get_queryset(self):
+        return TimeEntry.objects.select_related("owner", "project__client", "task").prefetch_related("tags")
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, collect_failed_rows=False,
+                    rollback_on_validation_errors=False, **kwargs):
+        from .admin import time_entries_admin_import
+
+        return time_entries_admin_import(resource=self, dataset=dataset, dry_run=dry_run, **kwargs)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from imports.admin import TimeEntryImportExportMixin
+
 from .models import ApiToken, Client, Contact, Mileage, PerDiem, Project, Tag, Task, TimeEntry, UserProfile
 
 
@@ -43,7 +45,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeEntry)
-class TimeEntryAdmin(admin.ModelAdmin):
+class TimeEntryAdmin(TimeEntryImportExportMixin, admin.ModelAdmin):
     list_display = ["owner", "project", "task", "start", "end", "duration_seconds", "billable", "source_system"]
     search_fields = ["notes", "project__name", "project__client__name", "owner__username", "source_id"]
     list_filter = ["billable", "source_system", "project__client", "start"]
