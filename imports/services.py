@@ -445,6 +445,13 @@ class RowCleaner:
         self.layout = layout
         self.zone = zone
         self.context = CellContext(date_order=date_order, decimal_comma=decimal_comma)
+        # (position, attribute, column as the file spells it, widget), worked out once per file.
+        self.cells_to_read = [
+            (position, field_.attribute, layout.header[position].strip().lstrip("\ufeff"), field_.widget)
+            for position, field_ in sorted(layout.mapping.items())
+        ]
+        self.columns = {attribute: column for _, attribute, column, _ in self.cells_to_read}
+        self.time_columns = {self.columns.get(a) for a in TIME_ATTRIBUTES}
         self.user_ids_by_email: dict[str, int | None] = {}
         if user.email:
             self.user_ids_by_email[user.email.lower()] = user.pk
@@ -462,17 +469,16 @@ class RowCleaner:
         errors: list[RowError] = []
         values: dict = {}
         raw: dict = {}
-        columns: dict = {}
-        for position, field_ in layout.mapping.items():
-            text = cells[position] if position < len(cells) else ""
-            column = layout.header[position].strip().lstrip("\ufeff")
-            raw[field_.attribute] = text
-            columns[field_.attribute] = column
+        columns = self.columns
+        width = len(cells)
+        for position, attribute, column, widget in self.cells_to_read:
+            text = cells[position] if position < width else ""
+            raw[attribute] = text
             try:
-                values[field_.attribute] = field_.widget.clean(text, context=self.context)
+                values[attribute] = widget.clean(text, context=self.context)
             except ValueError as error:
                 errors.append(RowError(record.line, column, text, str(error)))
-        extra = [cell for cell in cells[len(layout.header):] if cell.strip()]
+        extra = [cell for cell in cells[len(layout.header):] if cell.strip()] if width > len(layout.header) else None
         if extra:
             errors.append(
                 RowError(record.line, "(extra)", extra[0], f"the row has {len(cells)} cells but the header has {len(layout.header)}")
@@ -495,9 +501,8 @@ class RowCleaner:
             if owner_id is None:
                 error("user_email", "no user has this e-mail address")
 
-        time_columns = {columns.get(a) for a in TIME_ATTRIBUTES}
         times = None
-        if not any(e.column in time_columns for e in errors):
+        if not any(e.column in self.time_columns for e in errors):
             times = self._times(values, raw, columns, error, record.line)
         if errors or times is None:
             return errors
