@@ -84,6 +84,7 @@ class DataImportOutputSerializer(serializers.ModelSerializer):
     error_log = RowErrorSerializer(source="row_errors", many=True, read_only=True)
     import_summary = serializers.JSONField(source="summary", read_only=True)
     completed_at = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
     is_finished = serializers.BooleanField(read_only=True)
 
@@ -96,6 +97,7 @@ class DataImportOutputSerializer(serializers.ModelSerializer):
             "import_type",
             "source_file",
             "status",
+            "status_display",
             "status_message",
             "progress_percent",
             "is_finished",
@@ -352,7 +354,12 @@ def error_response(error: str, status_code: int = status.HTTP_400_BAD_REQUEST, *
 
 
 OPTION_PARAMETERS = [
-    OpenApiParameter("timezone", OpenApiTypes.STR, description="Also accepted as a body field."),
+    OpenApiParameter(
+        "timezone",
+        OpenApiTypes.STR,
+        enum=[name for name, _ in TIMEZONE_CHOICES],
+        description="IANA name; also accepted as a body field. Default: the profile's timezone.",
+    ),
     OpenApiParameter("date_order", OpenApiTypes.STR, enum=["DMY", "MDY", "YMD"]),
     OpenApiParameter("skip_invalid", OpenApiTypes.BOOL),
     OpenApiParameter("preview", OpenApiTypes.BOOL),
