@@ -79,7 +79,12 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from imports.services import CsvImportOptions, csv_import_create, csv_import_run, csv_upload_store
+    from imports.services import (
+        CsvImportOptions,
+        csv_import_create,
+        csv_import_run,
+        csv_upload_store,
+    )
     from timetracker.models import TimeEntry
 
     settings.MAX_UPLOAD_SIZE = 1 << 40

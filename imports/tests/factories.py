@@ -4,7 +4,12 @@ through the same service and Celery task the entry points use."""
 from pathlib import Path
 
 from imports.models import DataImport
-from imports.services import CsvImportOptions, csv_import_create, csv_import_preview, csv_upload_store
+from imports.services import (
+    CsvImportOptions,
+    csv_import_create,
+    csv_import_preview,
+    csv_upload_store,
+)
 
 
 class FileUpload:

@@ -10,7 +10,7 @@ from timetracker.models import TimeEntry
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def entry_rows(user):

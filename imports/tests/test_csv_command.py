@@ -26,7 +26,7 @@ def test_imports_with_progress_bar_and_summary(alice):
     data_import = DataImport.objects.get()
     assert out.splitlines()[-1] == f"Import #{data_import.pk} completed: Imported: 2 created, 0 updated, 0 unchanged."
     assert (data_import.owner, data_import.source_file_name) == (alice, "01_utf8_bom_toggl_header.csv")
-    assert list(TimeEntry.objects.order_by("start").values_list("start", flat=True))[0].isoformat() == "2024-03-04T08:00:00+00:00"
+    assert TimeEntry.objects.order_by("start").first().start.isoformat() == "2024-03-04T08:00:00+00:00"
 
 
 def test_timezone_date_order_and_dry_run_options(alice, tmp_path):

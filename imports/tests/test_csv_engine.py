@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import make_user
-from imports.models import DataImport
 from imports.selectors import data_imports_visible_to
 from imports.services import (
     CsvImportOptions,
@@ -16,7 +14,6 @@ from imports.services import (
     RowError,
     UploadTooLarge,
     csv_import_create,
-    csv_import_preview,
     csv_import_run,
     csv_rows_store,
     csv_text_store,
@@ -82,9 +79,11 @@ def test_text_and_json_rows_are_stored_as_template_csv(alice, private_storage):
         (b"project_name,start_time\nCaf\x81\xff\xfe,2024-01-01\n" + b"\x81" * 3,
          "The file cannot be decoded as UTF-8 or Windows-1252 text; save it as CSV UTF-8."),
         (b"name,color\nWeb,red\n",
-         'No known header row found (the first line reads "name,color"). Expected our template (project_name, '
-         "client_name, task_name, start_time, end_time, duration_hours, notes, tags, billable) or a Toggl, "
-         "Clockify or Harvest detailed report CSV."),
+         (
+             'No known header row found (the first line reads "name,color"). Expected our template (project_name, '
+             "client_name, task_name, start_time, end_time, duration_hours, notes, tags, billable) or a Toggl, "
+             "Clockify or Harvest detailed report CSV."
+         )),
     ],
 )
 def test_files_that_cannot_be_read_give_a_reason(alice, data, message):
@@ -124,6 +123,11 @@ def test_end_before_start_across_offsets_is_an_error(alice):
     ]
 
 
+FOLD_0230 = (
+    "2024-10-27 02:30 happens twice in Europe/Berlin (clocks go back); add a UTC offset or a duration to tell which one"
+)
+
+
 def test_dst_gap_and_fold_are_row_errors_unless_a_duration_settles_them(alice):
     rows = template(
         "Web,,,2024-03-31 02:30,2024-03-31 04:00,,gap,,",  # 02:30 does not exist in Berlin
@@ -135,10 +139,8 @@ def test_dst_gap_and_fold_are_row_errors_unless_a_duration_settles_them(alice):
     preview = preview_file(alice, rows, timezone="Europe/Berlin")
     assert [str(e) for e in preview.errors] == [
         'line 2, column "start_time", value "2024-03-31 02:30": 2024-03-31 02:30 does not exist in Europe/Berlin (clocks go forward)',
-        'line 3, column "start_time", value "2024-10-27 02:30": 2024-10-27 02:30 happens twice in Europe/Berlin '
-        "(clocks go back); add a UTC offset or a duration to tell which one",
-        'line 6, column "start_time", value "2024-10-27 02:30": 2024-10-27 02:30 happens twice in Europe/Berlin '
-        "(clocks go back); add a UTC offset or a duration to tell which one",
+        f'line 3, column "start_time", value "2024-10-27 02:30": {FOLD_0230}',
+        f'line 6, column "start_time", value "2024-10-27 02:30": {FOLD_0230}',
     ]
     settled = {row["notes"]: (row["start_time"], row["end_time"]) for row in preview.sample_rows}
     assert settled == {
@@ -219,10 +221,10 @@ def test_export_layout_updates_by_id_only_for_the_owner(alice, bob):
 
 def test_admin_imports_for_other_users_by_email(charlie, alice):
     data = (
-        "id,user_email,project_name,client_name,task_name,start_time,end_time,duration_hours,notes,tags,billable\n"
-        ",alice@example.com,Web,Acme,,2024-03-04T08:00:00Z,2024-03-04T09:00:00Z,,for alice,,true\n"
-        ",nobody@example.com,Web,Acme,,2024-03-04T08:00:00Z,2024-03-04T09:00:00Z,,for nobody,,true\n"
-    ).encode()
+        b"id,user_email,project_name,client_name,task_name,start_time,end_time,duration_hours,notes,tags,billable\n"
+        b",alice@example.com,Web,Acme,,2024-03-04T08:00:00Z,2024-03-04T09:00:00Z,,for alice,,true\n"
+        b",nobody@example.com,Web,Acme,,2024-03-04T08:00:00Z,2024-03-04T09:00:00Z,,for nobody,,true\n"
+    )
     data_import = import_file(charlie, data, skip_invalid=True)
     assert data_import.row_errors == [
         {"line": 3, "column": "user_email", "value": "nobody@example.com", "message": "no user has this e-mail address"}

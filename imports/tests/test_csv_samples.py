@@ -158,7 +158,7 @@ def test_toggl_japanese_locale_billable_and_names(bob):
 
 
 def test_unknown_billable_word_is_a_row_error(bob):
-    data = "project_name,start_time,end_time,billable\nWeb,2024-03-04 09:00,2024-03-04 10:00,vielleicht\n".encode()
+    data = b"project_name,start_time,end_time,billable\nWeb,2024-03-04 09:00,2024-03-04 10:00,vielleicht\n"
     data_import = import_file(bob, data)
     assert data_import.row_errors == [
         {"line": 2, "column": "billable", "value": "vielleicht",

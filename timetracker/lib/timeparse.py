@@ -5,7 +5,7 @@ Functions raise ValueError with a reason a user can act on; callers add line and
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ def _split_date(value: str) -> tuple[int, int, int, str] | None:
     match = _DATE.match(value.strip())
     if not match:
         return None
-    first, sep, middle, last = match.groups()
+    first, _separator, middle, last = match.groups()
     return int(first), int(middle), int(last), (first if len(first) == 4 else "")
 
 
@@ -115,7 +115,7 @@ def parse_datetime(value: str, order: str | None) -> ParsedDateTime:
     match = _OFFSET.search(text)
     if match and (match["z"] or re.search(r"\d[T ]?\d{1,2}:\d{2}", text[: match.start()])):
         if match["z"]:
-            offset = timezone.utc
+            offset = UTC
         else:
             minutes = int(match["oh"]) * 60 + int(match["om"])
             offset = timezone(timedelta(minutes=-minutes if match["sign"] == "-" else minutes))
@@ -147,7 +147,7 @@ def localize(naive: datetime, zone: ZoneInfo) -> LocalTime:
     readings = []
     for fold in (0, 1):
         aware = naive.replace(tzinfo=zone, fold=fold)
-        readings.append(aware.astimezone(timezone.utc))
+        readings.append(aware.astimezone(UTC))
     if readings[0] == readings[1]:
         return LocalTime("ok", [readings[0]])
     real = [r for r in readings if r.astimezone(zone).replace(tzinfo=None) == naive]

@@ -5,7 +5,13 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from imports.models import DataImport
-from imports.services import CsvImportOptions, ImportFileError, csv_import_create, csv_import_run, csv_upload_store
+from imports.services import (
+    CsvImportOptions,
+    ImportFileError,
+    csv_import_create,
+    csv_import_run,
+    csv_upload_store,
+)
 from timetracker.lib.timeparse import DATE_ORDERS
 
 SHOWN_ERRORS = 20
