@@ -1020,7 +1020,7 @@ def _preview_from(outcome: CsvImport) -> CsvPreview:
 
 
 def batch_size() -> int:
-    return getattr(settings, "IMPORT_CSV_BATCH_SIZE", 1000)
+    return settings.IMPORT_CSV_BATCH_SIZE
 
 
 def csv_import_preview(*, user, stored_file: str, options: CsvImportOptions) -> CsvPreview:

@@ -129,6 +129,8 @@ STATIC_ROOT = DATA_DIR / "static"
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 50 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_SIZE
+# Rows a CSV import writes per transaction; each batch commits with its checkpoint.
+IMPORT_CSV_BATCH_SIZE = env_int("IMPORT_CSV_BATCH_SIZE", 1000)
 
 EXPORT_TTL = timedelta(days=7)
 
