@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import marshal
 import re
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -390,6 +392,10 @@ def date_order_decide(scan: FileScan, chosen: str | None) -> tuple[str | None, b
     return max(("DMY", "MDY"), key=lambda order: scan.fits[order]), True, False
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
 @dataclass
 class CleanRow:
     line: int
@@ -424,6 +430,23 @@ class CleanRow:
             ]
         )
         return hashlib.sha256(content.encode("utf-8")).hexdigest()[:40]
+
+    def packed(self) -> tuple:
+        """The row as plain values for marshal (times as integer microseconds, exact)."""
+        return (
+            self.line, self.owner_id, self.entry_id, self.project, self.client, self.task, self.notes, self.tags,
+            self.billable, (self.start - EPOCH) // MICROSECOND, (self.end - EPOCH) // MICROSECOND,
+            self.start_precision, self.end_precision,
+        )
+
+    @classmethod
+    def unpacked(cls, values: tuple) -> CleanRow:
+        line, owner_id, entry_id, project, client, task, notes, tags, billable, start, end, sp, ep = values
+        return cls(
+            line=line, owner_id=owner_id, entry_id=entry_id, project=project, client=client, task=task, notes=notes,
+            tags=tags, billable=billable, start=EPOCH + start * MICROSECOND, end=EPOCH + end * MICROSECOND,
+            start_precision=sp, end_precision=ep,
+        )
 
     def sample(self) -> dict:
         return {
@@ -834,38 +857,57 @@ class CsvImport:
                 yield record, self.cleaner.clean(record)
 
     def validate(self, progress=None) -> None:
-        """Check every row; remember errors (the first MAX_STORED_ERRORS) and fill the sketch."""
+        """Check every row; remember errors (the first MAX_STORED_ERRORS) and fill the sketch.
+        Cleaned rows are spilled to a temporary file so writing does not parse them again and
+        memory stays flat."""
         outcome = self.outcome
+        self.spill = tempfile.TemporaryFile(prefix="tt-import-")  # noqa: SIM115 (closed after batches())
+        dump = marshal.dump
         for number, (record, cleaned) in enumerate(self._rows(), start=1):
             if isinstance(cleaned, list):
                 outcome.error_count += 1
                 for row_error in cleaned:
                     if len(outcome.errors) < MAX_STORED_ERRORS:
                         outcome.errors.append(row_error)
+                dump(None, self.spill)
             else:
-                self.duplicates.note(cleaned.fingerprint())
+                fingerprint = cleaned.fingerprint()
+                self.duplicates.note(fingerprint)
                 for warning in cleaned.warnings:
                     outcome.add_warning(warning)
                 if len(outcome.samples) < SAMPLE_ROWS:
                     outcome.samples.append(cleaned.sample())
+                dump((fingerprint, *cleaned.packed()), self.spill)
             if progress and number % 2000 == 0:
                 progress(number)
 
+    def _spilled(self):
+        self.spill.seek(0)
+        load = marshal.load
+        while True:
+            try:
+                item = load(self.spill)
+            except EOFError:
+                return
+            yield None if item is None else (item[0], CleanRow.unpacked(item[1:]))
+
     def batches(self, size: int):
-        """Valid rows with their source ids, in batches; invalid rows are counted as failed."""
+        """Valid rows with their source ids, in batches (after validate()); invalid rows come
+        as (None, None) and are counted as failed."""
         batch = []
-        for record, cleaned in self._rows():
-            if isinstance(cleaned, list):
+        for item in self._spilled():
+            if item is None:
                 batch.append((None, None))
             else:
-                fingerprint = cleaned.fingerprint()
-                occurrence = self.duplicates.occurrence(fingerprint, record.line)
+                fingerprint, cleaned = item
+                occurrence = self.duplicates.occurrence(fingerprint, cleaned.line)
                 batch.append((cleaned, f"{fingerprint}:{occurrence}"))
             if len(batch) >= size:
                 yield batch
                 batch = []
         if batch:
             yield batch
+        self.spill.close()
 
     def classify(self, batch) -> list[tuple[str, CleanRow, TimeEntry | None, str]]:
         """("create" | "update" | "unchanged" | "failed", row, existing entry, source id)."""
