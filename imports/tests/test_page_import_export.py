@@ -361,3 +361,19 @@ def test_unauthenticated_upload_gets_401_json(client):
     assert response.status_code == 401
     assert response.json() == {"error": "Authentication required"}
 
+
+
+def test_date_order_the_file_cannot_tell_is_asked_for_then_used(alice):
+    client, token = csrf_client(alice)
+    content = b"project_name,start_time,end_time\nWeb,03/04/2024 09:00,03/04/2024 10:00\n"
+    preview = post_csv(client, token, content, preview="1").json()["preview"]
+    assert (preview["needs_date_order"], preview["date_order"]) == (True, None)
+
+    preview = post_csv(client, token, content, preview="1", date_order="MDY").json()
+    assert (preview["preview"]["needs_date_order"], preview["preview"]["date_order"]) == (False, "MDY")
+    response = client.post(
+        "/api/import/csv", {"upload_token": preview["upload_token"], "date_order": "MDY"}, HTTP_X_CSRFTOKEN=token
+    )
+    assert response.json()["status"] == "completed"
+    entry = TimeEntry.objects.get()
+    assert (entry.start, entry.end) == (utc(2024, 3, 4, 8), utc(2024, 3, 4, 9))
