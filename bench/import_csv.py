@@ -112,6 +112,9 @@ def main() -> None:
 
     assert data_import.status == "completed", data_import.status_message
     assert TimeEntry.objects.filter(owner=user).count() == args.rows
+    first = TimeEntry.objects.get(owner=user, notes="Work item 0")
+    assert first.start.isoformat() == "2023-01-02T08:00:00+00:00", first.start
+    assert first.duration_seconds == (first.end - first.start).total_seconds()
     print(f"database: {connection.vendor}")
     print(f"rows: {args.rows}, file: {source.stat().st_size / 1e6:.1f} MB")
     print(f"time: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s")

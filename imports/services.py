@@ -979,8 +979,27 @@ class CsvImport:
             self.outcome.add_warning(warning)
 
 
+ENTRY_COLUMNS = (
+    "owner", "project", "task", "start", "end", "duration_seconds", "notes", "billable", "source_system", "source_id",
+    "created_at", "updated_at",
+)
+
+
+def _executemany_insert(model, field_names, rows) -> None:
+    """A plain multi-row INSERT: the ORM's per-object work costs more than the insert itself,
+    and these rows need no model logic (no save(), no signals are used on them)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in field_names)
+    placeholders = ", ".join(["%s"] * len(field_names))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
+
+
 def _write_batch(decided, catalog: Catalog) -> None:
-    new_entries, new_tags = [], []
+    adapt = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    created, created_tags = [], []
     updated, retag = [], []
     for action, row, existing, source_id in decided:
         if action not in ("create", "update"):
@@ -989,20 +1008,11 @@ def _write_batch(decided, catalog: Catalog) -> None:
         task = catalog.task(project, row.task)
         tag_ids = catalog.tag_ids(row.tags)
         if action == "create":
-            entry = TimeEntry(
-                owner_id=row.owner_id,
-                project=project,
-                task=task,
-                start=row.start,
-                end=row.end,
-                duration_seconds=row.duration_seconds,
-                notes=row.notes,
-                billable=row.billable,
-                source_system=SOURCE_SYSTEM,
-                source_id=source_id,
+            created.append(
+                (row.owner_id, project.pk, task.pk if task else None, adapt(row.start), adapt(row.end),
+                 row.duration_seconds, row.notes, row.billable, SOURCE_SYSTEM, source_id, adapt(now), adapt(now))
             )
-            new_entries.append(entry)
-            new_tags.append(tag_ids)
+            created_tags.append((row.owner_id, source_id, tag_ids))
         else:
             existing.project = project
             existing.task = task
@@ -1013,23 +1023,28 @@ def _write_batch(decided, catalog: Catalog) -> None:
             existing.duration_seconds = max(0, round((existing.end - existing.start).total_seconds()))
             existing.notes = row.notes
             existing.billable = row.billable
+            existing.updated_at = now
             updated.append(existing)
             if sorted(t.name for t in existing.tags.all()) != sorted(row.tags):
                 retag.append((existing, tag_ids))
-    if new_entries:
-        TimeEntry.objects.bulk_create(new_entries)
-        links = [(entry.pk, tag_id) for entry, tag_ids in zip(new_entries, new_tags) for tag_id in tag_ids]
+    if created:
+        _executemany_insert(TimeEntry, ENTRY_COLUMNS, created)
+        # (owner, source id) is unique, so it finds the new rows' ids on every database.
+        new_ids = {
+            (owner_id, source_id): pk
+            for pk, owner_id, source_id in TimeEntry.objects.filter(
+                owner_id__in={owner for owner, _, _ in created_tags},
+                source_system=SOURCE_SYSTEM,
+                source_id__in=[source_id for _, source_id, _ in created_tags],
+            ).values_list("pk", "owner_id", "source_id")
+        }
+        links = [
+            (new_ids[(owner_id, source_id)], tag_id)
+            for owner_id, source_id, tag_ids in created_tags
+            for tag_id in tag_ids
+        ]
         if links:
-            # Plain executemany: the ORM's per-object work on the link table costs more than the insert.
-            through = TimeEntry.tags.through._meta
-            entry_column = through.get_field("timeentry").column
-            tag_column = through.get_field("tag").column
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO {connection.ops.quote_name(through.db_table)} "
-                    f"({connection.ops.quote_name(entry_column)}, {connection.ops.quote_name(tag_column)}) VALUES (%s, %s)",
-                    links,
-                )
+            _executemany_insert(TimeEntry.tags.through, ("timeentry", "tag"), links)
     if updated:
         TimeEntry.objects.bulk_update(
             updated, ["project", "task", "start", "end", "duration_seconds", "notes", "billable", "updated_at"]
