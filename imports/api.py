@@ -5,10 +5,12 @@ session endpoints share, so a DataImport reads the same everywhere.
 import id and its status URL; `GET /api/v1/imports/<id>` reports progress and the outcome.
 """
 
+import csv
 import tempfile
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -55,6 +57,10 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 SUMMARY_ERROR_LIMIT = 10
+# Failures of the import service that are really about the file's content (a field over the
+# csv module's limit, broken UTF-16, a number too large, a NUL byte PostgreSQL refuses).
+# The entry points answer them with a 400 rather than a 500.
+UNREADABLE_FILE_ERRORS = (csv.Error, UnicodeError, OverflowError, DataError)
 # The v1 API keeps the original's message for a CSV without a (known) header row.
 NO_HEADER_ERROR = "CSV must include a header row"
 NO_HEADER_PREFIX = "No known header row found"
@@ -335,9 +341,13 @@ def stored_csv_check(stored_file: str) -> None:
     path = stored_file_path(stored_file)
     try:
         csv_layout_detect(path)
-    except ImportFileError:
+    except (ImportFileError, *UNREADABLE_FILE_ERRORS):
         path.unlink(missing_ok=True)
         raise
+
+
+def unreadable_file_message(error: Exception) -> str:
+    return f"The file cannot be read: {error}"
 
 
 def flatten_first_error(errors) -> str:
@@ -429,7 +439,10 @@ class TimeEntriesImportCsvApi(APIView):
                     raise ApiInputError(NO_HEADER_ERROR, message=str(error)) from None
                 raise
             if chosen["preview"]:
-                preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
+                try:
+                    preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
+                finally:
+                    stored_file_path(stored_file).unlink(missing_ok=True)  # nothing refers to it later
                 return Response({"success": True, "preview": preview.as_dict()})
             data_import = csv_import_create(
                 user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
@@ -440,6 +453,8 @@ class TimeEntriesImportCsvApi(APIView):
             return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except ImportFileError as error:
             return error_response(str(error))
+        except UNREADABLE_FILE_ERRORS as error:
+            return error_response(unreadable_file_message(error))
         data_import.refresh_from_db()
         status_url = reverse("api_v1_import_detail", args=[data_import.pk])
         return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)

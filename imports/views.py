@@ -17,7 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 from timetracker.decorators import login_required_json
 from timetracker.services import user_profile_get_or_create
 
-from .api import DataImportOutputSerializer, import_accepted_data, stored_csv_check
+from .api import (
+    UNREADABLE_FILE_ERRORS,
+    DataImportOutputSerializer,
+    import_accepted_data,
+    stored_csv_check,
+    unreadable_file_message,
+)
 from .forms import CsvImportForm, request_body_too_large, upload_limit_message
 from .models import DataImport
 from .selectors import data_imports_visible_to
@@ -150,6 +156,8 @@ def _api_import_csv(request):
         return json_error(str(error), status=413)
     except ImportFileError as error:
         return json_error(str(error))
+    except UNREADABLE_FILE_ERRORS as error:
+        return json_error(unreadable_file_message(error))
     data_import.refresh_from_db()
     status_url = reverse("api_import_status", args=[data_import.pk])
     return JsonResponse(
