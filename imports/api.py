@@ -145,7 +145,8 @@ class ImportAcceptedSerializer(serializers.Serializer):
 
 
 def row_error_text(error: dict) -> str:
-    return f'line {error.get("line")}, column "{error.get("column")}", value "{error.get("value")}": {error.get("message")}'
+    line, column, value = error.get("line"), error.get("column"), error.get("value")
+    return f'line {line}, column "{column}", value "{value}": {error.get("message")}'
 
 
 def import_accepted_data(data_import: DataImport, *, status_url: str) -> dict:
@@ -466,7 +467,9 @@ class ImportDetailApi(APIView):
     @extend_schema(
         operation_id="imports_retrieve",
         summary="Status and outcome of an import",
-        description="Your own imports (an admin's token sees everyone's); others answer 404. Needs `read:time_entries`.",
+        description=(
+            "Your own imports (an admin's token sees everyone's); others answer 404. Needs `read:time_entries`."
+        ),
         responses={
             200: DataImportOutputSerializer,
             401: AUTH_ERROR,

@@ -288,7 +288,8 @@ def test_no_token_is_401(client, db):
     ids=["unknown", "no-prefix", "expired", "revoked"],
 )
 def test_bad_tokens_are_401(client, alice, api_token, make_token, error):
-    response = client.post(URL, {"csv": CSV_TEXT}, content_type="application/json", **bearer(make_token(alice, api_token)))
+    raw = make_token(alice, api_token)
+    response = client.post(URL, {"csv": CSV_TEXT}, content_type="application/json", **bearer(raw))
     assert response.status_code == 401
     assert response.json() == {
         "error": error,
@@ -346,7 +347,8 @@ def test_rate_limit_is_429_with_retry_after(client, alice, api_token, settings):
 
 def test_import_status_own_others_and_scope(client, alice, bob, charlie, api_token):
     write = api_token(alice, "write:time_entries")
-    import_id = client.post(URL, {"csv": CSV_TEXT}, content_type="application/json", **bearer(write)).json()["import_id"]
+    queued = client.post(URL, {"csv": CSV_TEXT}, content_type="application/json", **bearer(write))
+    import_id = queued.json()["import_id"]
 
     read = api_token(alice, "read:time_entries")
     response = client.get(f"/api/v1/imports/{import_id}", **bearer(read))

@@ -172,7 +172,9 @@ def test_confirming_a_preview_imports_exactly_the_previewed_file(alice):
     preview = post_csv(client, token, TEMPLATE_BYTES, name="template.csv", preview="1").json()
 
     response = client.post(
-        "/api/import/csv", {"upload_token": preview["upload_token"], "timezone": "Europe/Berlin"}, HTTP_X_CSRFTOKEN=token
+        "/api/import/csv",
+        {"upload_token": preview["upload_token"], "timezone": "Europe/Berlin"},
+        HTTP_X_CSRFTOKEN=token,
     )
     # Without REDIS_URL… here tasks run in-process, so the import has finished: 200, not 202.
     assert response.status_code == 200
@@ -314,7 +316,8 @@ def test_status_of_own_import_and_404_for_someone_elses(client, alice, bob, char
     client.force_login(alice)
     body = client.get(f"/api/import/status/{data_import.pk}").json()
     assert body["id"] == data_import.pk
-    assert (body["user_id"], body["user"], body["import_type"], body["source_file"]) == (alice.pk, "alice", "csv", "a.csv")
+    assert (body["user_id"], body["user"], body["import_type"]) == (alice.pk, "alice", "csv")
+    assert body["source_file"] == "a.csv"
     assert (body["status"], body["progress_percent"], body["is_finished"]) == ("processing", 25, False)
     assert (body["total_records"], body["processed_records"]) == (200, 50)
     assert body["error_log"] == [{"line": 7, "column": "start_time", "value": "x", "message": "Not a date"}]
@@ -366,10 +369,14 @@ def test_unauthenticated_upload_gets_401_json(client):
 def test_date_order_the_file_cannot_tell_is_asked_for_then_used(alice):
     client, token = csrf_client(alice)
     content = b"project_name,start_time,end_time\nWeb,03/04/2024 09:00,03/04/2024 10:00\n"
-    preview = post_csv(client, token, content, preview="1").json()["preview"]
-    assert (preview["needs_date_order"], preview["date_order"]) == (True, None)
+    first = post_csv(client, token, content, preview="1").json()
+    assert (first["preview"]["needs_date_order"], first["preview"]["date_order"]) == (True, None)
 
-    preview = post_csv(client, token, content, preview="1", date_order="MDY").json()
+    # Previewing again with a date order reuses the stored upload (the page does not resend the file).
+    preview = client.post(
+        "/api/import/csv", {"upload_token": first["upload_token"], "date_order": "MDY", "preview": "1"},
+        HTTP_X_CSRFTOKEN=token,
+    ).json()
     assert (preview["preview"]["needs_date_order"], preview["preview"]["date_order"]) == (False, "MDY")
     response = client.post(
         "/api/import/csv", {"upload_token": preview["upload_token"], "date_order": "MDY"}, HTTP_X_CSRFTOKEN=token

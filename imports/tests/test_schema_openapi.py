@@ -6,8 +6,6 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-import pytest
-
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
