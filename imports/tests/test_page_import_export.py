@@ -144,7 +144,9 @@ def test_preview_reports_the_file_and_writes_nothing(alice):
     assert body["success"] is True
     assert body["file_name"] == "toggl.csv"
     preview = body["preview"]
-    assert preview["delimiter"] == ","
+    assert (preview["format_name"], preview["encoding"], preview["delimiter"]) == ("toggl", "utf-8-sig", ",")
+    assert (preview["date_order"], preview["date_order_detected"]) == ("YMD", True)
+    assert preview["ignored_columns"] == [] and preview["warnings"] == []
     assert preview["timezone"] == "Europe/Berlin"
     assert preview["total_rows"] == 2
     assert preview["errors"] == []
@@ -158,12 +160,20 @@ def test_preview_reports_the_file_and_writes_nothing(alice):
     assert DataImport.objects.count() == 0 and TimeEntry.objects.count() == 0
 
 
+def test_preview_lists_ignored_columns_and_semicolon_files(alice):
+    client, token = csrf_client(alice)
+    content = "project_name;start_time;duration_hours;Invoice no\nWeb;2024-03-04 09:00;1,5;R-17\n".encode()
+    preview = post_csv(client, token, content, preview="1").json()["preview"]
+    assert (preview["delimiter"], preview["ignored_columns"], preview["errors"]) == (";", ["Invoice no"], [])
+    assert preview["sample_rows"][0]["duration_seconds"] == 5400
+
+
 def test_preview_lists_row_errors_with_line_column_and_value(alice):
     client, token = csrf_client(alice)
     body = post_csv(client, token, INVALID_ROW_CSV, preview="1").json()
     errors = body["preview"]["errors"]
     assert [(e["line"], e["column"], e["value"]) for e in errors] == [(3, "start_time", "2024-13-04 09:00:00")]
-    assert errors[0]["message"]
+    assert errors[0]["message"] == "not a valid date in year-month-day order"
     assert TimeEntry.objects.count() == 0
 
 
@@ -232,7 +242,9 @@ def test_invalid_row_writes_nothing_unless_skip_invalid(alice):
     response = post_csv(client, token, INVALID_ROW_CSV, skip_invalid="0")
     body = response.json()
     assert body["status"] == "failed"
-    assert body["summary"]["errors"][0].startswith('line 3, column "start_time", value "2024-13-04 09:00:00": ')
+    assert body["summary"]["errors"] == [
+        'line 3, column "start_time", value "2024-13-04 09:00:00": not a valid date in year-month-day order'
+    ]
     assert TimeEntry.objects.count() == 0
 
     response = post_csv(client, token, INVALID_ROW_CSV, skip_invalid="1")
