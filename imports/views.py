@@ -26,6 +26,7 @@ from .api import (
 )
 from .forms import CsvImportForm, request_body_too_large, upload_limit_message
 from .models import DataImport
+from .resources import TEMPLATE_COLUMNS
 from .selectors import data_imports_visible_to
 from .services import (
     CsvImportOptions,
@@ -39,7 +40,7 @@ from .services import (
 HISTORY_LIMIT = 50
 TEMPLATE_FILE_NAME = "timetracker_import_template.csv"
 TEMPLATE_CSV = (
-    "project_name,client_name,task_name,start_time,end_time,duration_hours,notes,tags,billable\r\n"
+    ",".join(TEMPLATE_COLUMNS) + "\r\n"
     "Example Project,Example Client,Example Task,2024-01-01 09:00:00,2024-01-01 10:30:00,1.5,"
     "Meeting with client,meeting;client,true\r\n"
     "Another Project,Another Client,,2024-01-01 14:00:00,2024-01-01 16:00:00,2.0,"
