@@ -25,6 +25,7 @@ from timetracker.models import TIMEZONE_CHOICES
 
 from .forms import DATE_ORDER_CHOICES, request_body_too_large, upload_limit_message, validate_csv_file_name
 from .models import DataImport
+from .resources import CSV_FORMATS
 from .selectors import data_imports_visible_to
 from .services import (
     CsvImportOptions,
@@ -171,7 +172,8 @@ def import_accepted_data(data_import: DataImport, *, status_url: str) -> dict:
 
 
 class CsvPreviewSerializer(serializers.Serializer):
-    format_name = serializers.CharField()
+    format_name = serializers.CharField(help_text="template, toggl, clockify, harvest or solidtime")
+    format_label = serializers.CharField()
     delimiter = serializers.CharField()
     encoding = serializers.CharField()
     date_order = serializers.CharField(allow_null=True)
@@ -347,6 +349,16 @@ def stored_csv_check(stored_file: str) -> None:
         raise
 
 
+FORMAT_LABELS = {resource.format_name: resource.label for resource in CSV_FORMATS}
+
+
+def preview_as_dict(preview) -> dict:
+    """The service's preview plus a readable `format_label` ("Toggl Track detailed report")."""
+    data = preview.as_dict()
+    data["format_label"] = FORMAT_LABELS.get(preview.format_name, preview.format_name)
+    return data
+
+
 def unreadable_file_message(error: Exception) -> str:
     return f"The file cannot be read: {error}"
 
@@ -444,7 +456,7 @@ class TimeEntriesImportCsvApi(APIView):
                     preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
                 finally:
                     stored_file_path(stored_file).unlink(missing_ok=True)  # nothing refers to it later
-                return Response({"success": True, "preview": preview.as_dict()})
+                return Response({"success": True, "preview": preview_as_dict(preview)})
             data_import = csv_import_create(
                 user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
             )

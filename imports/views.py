@@ -21,6 +21,7 @@ from .api import (
     UNREADABLE_FILE_ERRORS,
     DataImportOutputSerializer,
     import_accepted_data,
+    preview_as_dict,
     stored_csv_check,
     unreadable_file_message,
 )
@@ -148,7 +149,7 @@ def _api_import_csv(request):
             preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
             token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
             return JsonResponse(
-                {"success": True, "preview": preview.as_dict(), "upload_token": token, "file_name": source_file_name}
+                {"success": True, "preview": preview_as_dict(preview), "upload_token": token, "file_name": source_file_name}
             )
         data_import = csv_import_create(
             user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options

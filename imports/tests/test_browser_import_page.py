@@ -74,6 +74,7 @@ def test_upload_preview_confirm_and_watch_the_import_complete(live_server, alice
             preview = page.locator("#csv-preview")
             expect(preview).to_be_visible()
             expect(preview.locator('[data-preview="file_name"]')).to_have_text("01_utf8_bom_toggl_header.csv")
+            expect(preview.locator('[data-preview="format_name"]')).to_have_text("Toggl Track detailed report")
             expect(preview.locator('[data-preview="delimiter"]')).to_have_text("comma (,)")
             expect(preview.locator('[data-preview="timezone"]')).to_have_text("Europe/Berlin")
             expect(preview.locator('[data-preview="total_rows"]')).to_have_text("2")
@@ -81,6 +82,7 @@ def test_upload_preview_confirm_and_watch_the_import_complete(live_server, alice
             expect(preview.locator('[data-preview="error_count"]')).to_have_text("0")
             expect(preview.locator("#csv-preview-rows tbody tr")).to_have_count(2)
             expect(preview.locator("#csv-preview-rows tbody")).to_contain_text("Homepage draft")
+            expect(preview.locator("#csv-preview-rows tbody tr").first).to_contain_text("2024-03-04 08:00:00 UTC")
             expect(page.locator("#csv-preview-errors-block")).to_be_hidden()
 
             page.click("#csv-confirm")

@@ -144,7 +144,8 @@ def test_preview_reports_the_file_and_writes_nothing(alice):
     assert body["success"] is True
     assert body["file_name"] == "toggl.csv"
     preview = body["preview"]
-    assert (preview["format_name"], preview["encoding"], preview["delimiter"]) == ("toggl", "utf-8-sig", ",")
+    assert (preview["format_name"], preview["format_label"]) == ("toggl", "Toggl Track detailed report")
+    assert (preview["encoding"], preview["delimiter"]) == ("utf-8-sig", ",")
     assert (preview["date_order"], preview["date_order_detected"]) == ("YMD", True)
     assert preview["ignored_columns"] == [] and preview["warnings"] == []
     assert preview["timezone"] == "Europe/Berlin"
