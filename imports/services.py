@@ -26,7 +26,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from timetracker.celery import app as celery_app
@@ -467,6 +473,8 @@ def _local_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
 
 
+# TimeEntry.duration_seconds is a 32-bit integer column.
+MAX_DURATION_SECONDS = 2**31 - 1
 TIME_ATTRIBUTES = ("start", "end", "start_date", "start_time", "end_date", "end_time", "duration")
 
 
@@ -602,6 +610,9 @@ class RowCleaner:
             if start_local.status != "ok":
                 error(start_column, self._dst_message(start_naive, start_local.status))
                 return None
+            if duration.seconds > MAX_DURATION_SECONDS:
+                error(duration_column, "longer than a time entry can be (68 years)")
+                return None
             start = start_local.candidates[0]
             return start, start + timedelta(seconds=seconds_int(duration.seconds)), start_precision, 0, warnings
 
@@ -632,6 +643,9 @@ class RowCleaner:
 
         if end < start:
             error(end_column, f"End ({_local_text(end_naive)}) is before start ({_local_text(start_naive)})")
+            return None
+        if (end - start).total_seconds() > MAX_DURATION_SECONDS:
+            error(end_column, "start and end are further apart than a time entry can be (68 years)")
             return None
         if duration is not None:
             actual = Decimal((end - start).total_seconds())
@@ -1234,33 +1248,44 @@ def csv_import_run(
         if stop_after_batches is not None and written_now >= stop_after_batches:
             return DataImport.objects.get(pk=data_import.pk)
         decided = run.classify(batch)
-        with transaction.atomic():
-            locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
-            if locked.checkpoint.get("batches", 0) != number - 1 or locked.is_finished:
-                # Another run of the same import got here first; leave the work to it.
-                return locked
-            if not options.dry_run:
-                _write_batch(decided, catalog)
-            run.count(decided)
-            locked.checkpoint = {"batches": number, "counts": counts.as_dict()}
-            locked.processed_records = counts.processed
-            locked.created_records = counts.created
-            locked.updated_records = counts.updated
-            locked.unchanged_records = counts.unchanged
-            locked.successful_records = counts.created + counts.updated + counts.unchanged
-            locked.failed_records = counts.failed
-            locked.status_message = f"Imported {counts.processed} of {run.scan.rows} rows"
-            locked.save(
-                update_fields=[
-                    "checkpoint",
-                    "processed_records",
-                    "created_records",
-                    "updated_records",
-                    "unchanged_records",
-                    "successful_records",
-                    "failed_records",
-                    "status_message",
-                ]
+        try:
+            with transaction.atomic():
+                locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
+                if locked.checkpoint.get("batches", 0) != number - 1 or locked.is_finished:
+                    # Another run of the same import got here first; leave the work to it.
+                    return locked
+                if not options.dry_run:
+                    _write_batch(decided, catalog)
+                run.count(decided)
+                locked.checkpoint = {"batches": number, "counts": counts.as_dict()}
+                locked.processed_records = counts.processed
+                locked.created_records = counts.created
+                locked.updated_records = counts.updated
+                locked.unchanged_records = counts.unchanged
+                locked.successful_records = counts.created + counts.updated + counts.unchanged
+                locked.failed_records = counts.failed
+                locked.status_message = f"Imported {counts.processed} of {run.scan.rows} rows"
+                locked.save(
+                    update_fields=[
+                        "checkpoint",
+                        "processed_records",
+                        "created_records",
+                        "updated_records",
+                        "unchanged_records",
+                        "successful_records",
+                        "failed_records",
+                        "status_message",
+                    ]
+                )
+        except (OperationalError, InterfaceError):
+            raise  # the connection, not the data: the task retries and resumes at this batch
+        except DatabaseError as error:
+            lines = [row.line for row, _ in batch if row is not None]
+            return _fail(
+                DataImport.objects.get(pk=data_import.pk),
+                f"Import stopped at lines {lines[0]}-{lines[-1]}: the database refused a row ({str(error).strip()[:200]}). "
+                f"{counts.processed} rows before them were imported; fix the file and import it again "
+                "(rows already imported are not created twice).",
             )
         written_now += 1
         if progress:

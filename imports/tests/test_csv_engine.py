@@ -271,3 +271,25 @@ def test_preview_is_json_serialisable(alice):
     data = json.loads(json.dumps(preview.as_dict()))
     assert data["errors"][0]["line"] == 3
     assert (data["format_name"], data["would_create"], data["total_rows"]) == ("template", 1, 2)
+
+
+def test_a_nul_byte_anywhere_makes_the_file_not_csv(alice):
+    data = template(*["Web,,,2024-03-04 09:00,2024-03-04 10:00,,x,,"] * 3000) + b"Web,,,2024-03-04 09:00,,1,a\x00b,,\n"
+    assert len(data) > 64 * 1024
+    with pytest.raises(ImportFileError, match=r"^The file is not a CSV text file \(it contains binary data\)\.$"):
+        preview_file(alice, data)
+
+
+def test_out_of_range_years_and_durations_are_row_errors(alice):
+    data = template(
+        "Web,,,0001-01-01 00:00,0001-01-01 01:00,,year one,,",
+        "Web,,,2024-03-04 09:00,,99999999999999999,forever,,",
+        "Web,,,1999-03-04 09:00,2199-03-04 10:00,,two centuries,,",
+    )
+    preview = preview_file(alice, data, timezone="Asia/Tokyo")
+    assert [str(e) for e in preview.errors] == [
+        'line 2, column "start_time", value "0001-01-01 00:00": the year must be between 1900 and 2200',
+        'line 2, column "end_time", value "0001-01-01 01:00": the year must be between 1900 and 2200',
+        'line 3, column "duration_hours", value "99999999999999999": longer than a time entry can be (68 years)',
+        'line 4, column "end_time", value "2199-03-04 10:00": start and end are further apart than a time entry can be (68 years)',
+    ]

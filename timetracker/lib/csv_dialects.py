@@ -27,6 +27,9 @@ def _decodes_as(path, encoding: str) -> bool:
     with open(path, "rb") as stream:
         try:
             while chunk := stream.read(CHUNK_SIZE):
+                if b"\x00" in chunk:
+                    # Anywhere in the file, not only at the start: no database text column holds NUL.
+                    raise CsvDecodeError("The file is not a CSV text file (it contains binary data).")
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:

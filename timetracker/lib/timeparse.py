@@ -10,6 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
+# Time entries outside these years are typos; refusing them also keeps every timezone
+# conversion and database type in range.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 DATE_ORDER_NAMES = {"DMY": "day/month/year", "MDY": "month/day/year", "YMD": "year/month/day"}
 
 _DATE = re.compile(r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})$")
@@ -29,12 +32,15 @@ def _split_date(value: str) -> tuple[int, int, int, str] | None:
     if not match:
         return None
     first, _separator, middle, last = match.groups()
-    return int(first), int(middle), int(last), (first if len(first) == 4 else "")
+    # A two-digit year is this century's; "0001" is year 1, not 2001.
+    if len(first) == 4:
+        return int(first), int(middle), int(last), first
+    return int(first), int(middle), int(last) + 2000 if len(last) <= 2 else int(last), ""
 
 
 def _build_date(year: int, month: int, day: int) -> date | None:
-    if year < 100:
-        year += 2000
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
     try:
         return date(year, month, day)
     except ValueError:
@@ -69,11 +75,15 @@ def parse_date(value: str, order: str | None) -> date:
     if long_first:
         parsed = _build_date(first, middle, last)
         if parsed is None:
+            if not MIN_YEAR <= first <= MAX_YEAR:
+                raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
             raise ValueError("not a valid date in year-month-day order")
         return parsed
     if order is None or order == "YMD":
         raise ValueError("the day and month order of this date is unknown; choose the date order")
     parsed = _build_date(last, middle, first) if order == "DMY" else _build_date(last, first, middle)
+    if parsed is None and not MIN_YEAR <= last <= MAX_YEAR:
+        raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
     if parsed is None:
         raise ValueError(f"not a valid date in {DATE_ORDER_NAMES[order]} order")
     return parsed
