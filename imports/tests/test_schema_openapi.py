@@ -3,8 +3,8 @@ renders, and a schemathesis run over the whole schema against a live server find
 
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -47,20 +47,29 @@ def test_docs_page_renders(client, db):
     assert b"/api/schema/" in response.content
 
 
-def test_schemathesis_finds_no_server_error(live_server, alice, api_token, settings, tmp_path):
+# About 0.15 s a case on the CI machine: ~600 cases keep the run near a minute however many
+# operations the other apps add to the schema.
+CASE_BUDGET = 600
+
+
+def test_schemathesis_finds_no_server_error(client, live_server, alice, api_token, settings, tmp_path):
     """Every operation in /api/schema/ with generated valid and invalid input, authenticated
     with a token holding every scope. Bounded: a fixed seed, the examples and fuzzing phases
-    (the coverage phase walks every enum value, minutes for the timezone list) and 50 cases
-    per operation."""
+    (the coverage phase walks every enum value, minutes for the timezone list) and a budget
+    of cases shared by the operations (50 each at most, 10 at least)."""
     settings.API_TOKEN_RATE_LIMIT_PER_MINUTE = 100_000
     settings.API_TOKEN_RATE_LIMIT_PER_HOUR = 100_000
     raw = api_token(alice, "*")
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    methods = ("get", "post", "put", "patch", "delete")
+    operations = sum(1 for item in paths.values() for method in item if method in methods)
+    max_examples = max(10, min(50, CASE_BUDGET // operations))
     result = subprocess.run(
         [
             str(SCHEMATHESIS), "run", f"{live_server.url}/api/schema/",
             "--checks", "not_a_server_error",
             "--header", f"Authorization: Bearer {raw}",
-            "--max-examples", "50",
+            "--max-examples", str(max_examples),
             "--seed", "20261203",
             "--workers", "1",
             "--request-timeout", "20",
@@ -71,9 +80,10 @@ def test_schemathesis_finds_no_server_error(live_server, alice, api_token, setti
             "--report-junit-path", str(tmp_path / "junit.xml"),
             "--no-color",
         ],
+        check=False,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         cwd=tmp_path,
     )
     output = result.stdout + result.stderr
