@@ -10,6 +10,7 @@ cleans every cell through the widgets; it keeps the validate-then-write control 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -50,6 +51,8 @@ class TextWidget(widgets.Widget):
             text = formula_unescape(text)
         if not text.strip():
             return ""
+        # One spelling per name: "Müller" typed on a Mac (decomposed) is the same client.
+        text = unicodedata.normalize("NFC", text)
         # Leading tabs/CRs in notes are data (case 13); only names are trimmed.
         return text.strip() if self.strip else text
 
@@ -66,7 +69,7 @@ class TagsWidget(widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         names = []
         for part in str(value or "").split(self.separator):
-            name = formula_unescape(part.strip()) if self.unescape else part.strip()
+            name = unicodedata.normalize("NFC", formula_unescape(part.strip()) if self.unescape else part.strip())
             if name and name not in names:
                 names.append(name)
         if any(len(name) > 100 for name in names):

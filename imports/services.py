@@ -128,6 +128,7 @@ class CsvPreview:
     would_create: int = 0
     would_update: int = 0
     unchanged: int = 0
+    currency: str = ""  # e.g. "EUR" from a Toggl "Amount (EUR)" column
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -277,6 +278,7 @@ class CsvLayout:
     resource: CsvFormatResource
     mapping: dict  # position -> import_export Field
     ignored_columns: list[str]
+    currency: str = ""  # from an "Amount (EUR)"-style header; amounts themselves are not imported
 
     def column(self, attribute: str) -> str:
         for position, field_ in self.mapping.items():
@@ -292,6 +294,9 @@ class CsvLayout:
         for record in iter_records(self.path, encoding=self.encoding, delimiter=self.delimiter):
             if record.line > self.header_line:
                 yield record
+
+
+CURRENCY_IN_HEADER = re.compile(r"(?:Amount|Rate)\s*\(([A-Za-z]{3})\)", re.IGNORECASE)
 
 
 def csv_layout_detect(path: Path) -> CsvLayout:
@@ -314,7 +319,8 @@ def csv_layout_detect(path: Path) -> CsvLayout:
             for position, cell in enumerate(header)
             if position not in mapping and cell.strip() and not resource.is_known_unused(cell)
         ]
-        return CsvLayout(path, encoding, delimiter, number, header, resource, mapping, ignored)
+        currency = next((m[1] for cell in header if (m := CURRENCY_IN_HEADER.search(cell))), "")
+        return CsvLayout(path, encoding, delimiter, number, header, resource, mapping, ignored, currency)
     first = lines[0][1][:120]
     raise ImportFileError(
         f'No known header row found (the first line reads "{first}"). Expected our template '
@@ -1087,6 +1093,7 @@ def _preview_from(outcome: CsvImport) -> CsvPreview:
         would_create=result.counts.created,
         would_update=result.counts.updated,
         unchanged=result.counts.unchanged,
+        currency=layout.currency,
     )
 
 
@@ -1167,6 +1174,7 @@ def _summary(run: CsvImport) -> dict:
     return {
         "format": preview.format_name,
         "format_label": run.layout.resource.label,
+        "currency": run.layout.currency,
         "encoding": preview.encoding,
         "delimiter": preview.delimiter,
         "date_order": preview.date_order,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import CASES_DIR
 from imports.selectors import data_imports_visible_to
 from imports.services import (
     CsvImportOptions,
@@ -20,7 +21,7 @@ from imports.services import (
     csv_upload_store,
 )
 from imports.tests.factories import FileUpload, import_file, preview_file
-from timetracker.models import TimeEntry
+from timetracker.models import Client, TimeEntry
 
 HEADER = "project_name,client_name,task_name,start_time,end_time,duration_hours,notes,tags,billable\n"
 
@@ -293,3 +294,43 @@ def test_out_of_range_years_and_durations_are_row_errors(alice):
         'line 3, column "duration_hours", value "99999999999999999": longer than a time entry can be (68 years)',
         'line 4, column "end_time", value "2199-03-04 10:00": start and end are further apart than a time entry can be (68 years)',
     ]
+
+
+def test_unknown_columns_are_ignored_and_listed_and_currency_named(alice):
+    preview = preview_file(alice, CASES_DIR / "01_utf8_bom_toggl_header.csv")
+    assert (preview.currency, preview.ignored_columns) == ("EUR", [])
+    data = b"project_name,start_time,end_time,Mood,notes\nWeb,2024-03-04 09:00,2024-03-04 10:00,happy,x\n"
+    preview = preview_file(alice, data)
+    assert (preview.ignored_columns, preview.total_rows, preview.errors) == (["Mood"], 1, [])
+
+
+def test_names_are_unicode_normalised_so_one_client_stays_one(alice):
+    composed, decomposed = "M\u00fcller", "Mu\u0308ller"
+    data = template(
+        f"Web,{composed},,2024-03-04 09:00,2024-03-04 10:00,,a,,",
+        f"Web,{decomposed},,2024-03-04 10:00,2024-03-04 11:00,,b,,",
+    )
+    import_file(alice, data)
+    assert list(Client.objects.values_list("name", flat=True)) == [composed]
+    assert TimeEntry.objects.filter(project__client__name=composed).count() == 2
+
+
+def test_duration_column_disagreeing_is_a_warning_then_an_error(alice):
+    header = "User,Email,Client,Project,Task,Description,Billable,Start date,Start time,End date,End time,Duration,Tags\n"
+    data = (
+        header
+        + "A,a@example.com,Acme,Web,,rounded,Yes,2024-03-04,10:00:00,2024-03-04,10:52:00,01:00:00,\n"
+        + "A,a@example.com,Acme,Web,,am pm mixup,Yes,2024-03-04,00:10:00,2024-03-04,12:35:00,00:25:00,\n"
+    ).encode()
+    preview = preview_file(alice, data, timezone="UTC")
+    assert "line 2: the Duration cell (01:00:00) differs from start/end (00:52:00)" in preview.warnings
+    assert [str(e) for e in preview.errors] == [
+        'line 3, column "Duration", value "00:25:00": start and end are 12:25:00 apart, which does not match this duration'
+    ]
+
+
+def test_clock_times_without_end_dates_cross_midnight(alice):
+    data = b"Date,Project,Notes,Hours,Started At,Ended At\n2024-03-04,Ops,late deploy,2,11:00pm,1:00am\n"
+    import_file(alice, data, timezone="UTC")
+    entry = TimeEntry.objects.get()
+    assert (entry.start, entry.end, entry.duration_seconds) == (utc("2024-03-04 23:00"), utc("2024-03-05 01:00"), 7200)
