@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import marshal
 import re
 import tempfile
@@ -74,6 +75,7 @@ from .resources import (
 )
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 
 class ImportFileError(Exception):
@@ -129,6 +131,7 @@ class CsvPreview:
     would_update: int = 0
     unchanged: int = 0
     currency: str = ""  # e.g. "EUR" from a Toggl "Amount (EUR)" column
+    format_label: str = ""  # e.g. "Toggl Track detailed report"
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -843,7 +846,10 @@ class CsvImport:
         self.options = options
         self.zone = _resolve_zone(user, options.timezone)
         self.layout = csv_layout_detect(path)
-        self.scan = csv_file_scan(self.layout)
+        try:
+            self.scan = csv_file_scan(self.layout)
+        except CsvDecodeError as error:
+            raise ImportFileError(str(error)) from None
         order, detected, needs = date_order_decide(self.scan, options.date_order)
         self.outcome = ImportOutcome(
             layout=self.layout,
@@ -1094,6 +1100,7 @@ def _preview_from(outcome: CsvImport) -> CsvPreview:
         would_update=result.counts.updated,
         unchanged=result.counts.unchanged,
         currency=layout.currency,
+        format_label=layout.resource.label,
     )
 
 
@@ -1196,6 +1203,25 @@ def csv_import_run(
     a finished import is left alone. `stop_after_batches` ends a run early (time-boxed runs;
     the next run continues). `progress(phase, done, total)` is called as rows are checked
     ("checking") and written ("importing"), for progress bars."""
+    try:
+        return _csv_import_run(
+            data_import_id=data_import_id, stop_after_batches=stop_after_batches, progress=progress
+        )
+    except (OperationalError, InterfaceError):
+        raise  # the connection, not the data: the task retries and resumes from the checkpoint
+    except Exception as error:
+        # Never leave an import "processing" for ever: the page would poll it without end.
+        logger.exception("CSV import %s failed", data_import_id)
+        data_import = DataImport.objects.get(pk=data_import_id)
+        if data_import.is_finished:
+            return data_import
+        return _fail(
+            data_import,
+            f"Import failed unexpectedly after {data_import.processed_records} rows: {type(error).__name__}: {error}",
+        )
+
+
+def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, progress) -> DataImport:
     with transaction.atomic():
         data_import = DataImport.objects.select_for_update().get(pk=data_import_id)
         if data_import.is_finished:

@@ -79,6 +79,10 @@ def test_text_and_json_rows_are_stored_as_template_csv(alice, private_storage):
         (b"PK\x03\x04\x00\x00binary", "The file is not a CSV text file (it contains binary data)."),
         (b"project_name,start_time\nCaf\x81\xff\xfe,2024-01-01\n" + b"\x81" * 3,
          "The file cannot be decoded as UTF-8 or Windows-1252 text; save it as CSV UTF-8."),
+        (b"\xff\xfe" + b"\x00\xd8" * 10,
+         "The file starts like UTF-16 text but cannot be decoded as such; save it as CSV UTF-8."),
+        (b'project_name,start_time\nWeb,"' + b"x" * (10 * 1024 * 1024 + 1) + b'"\n',
+         "The file is not readable CSV at line 2: field larger than field limit (10485760)."),
         (b"name,color\nWeb,red\n",
          (
              'No known header row found (the first line reads "name,color"). Expected our template (project_name, '
@@ -334,3 +338,10 @@ def test_clock_times_without_end_dates_cross_midnight(alice):
     import_file(alice, data, timezone="UTC")
     entry = TimeEntry.objects.get()
     assert (entry.start, entry.end, entry.duration_seconds) == (utc("2024-03-04 23:00"), utc("2024-03-05 01:00"), 7200)
+
+
+def test_utf16_text_from_excel_is_read(alice):
+    data = "project_name\tstart_time\tend_time\nCafé\t2024-03-04 09:00\t2024-03-04 10:00\n".encode("utf-16")
+    preview = preview_file(alice, data, timezone="UTC")
+    assert (preview.encoding, preview.delimiter, preview.sample_rows[0]["project_name"]) == ("utf-16", "\t", "Café")
+    assert preview.format_label == "TimeTracker template"

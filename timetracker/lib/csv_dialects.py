@@ -23,14 +23,14 @@ class CsvDecodeError(ValueError):
 
 
 def _decodes_as(path, encoding: str) -> bool:
+    """Whether the whole file decodes; a NUL character anywhere (no database text column
+    holds one) makes it binary."""
     decoder = codecs.getincrementaldecoder(encoding)()
     with open(path, "rb") as stream:
         try:
             while chunk := stream.read(CHUNK_SIZE):
-                if b"\x00" in chunk:
-                    # Anywhere in the file, not only at the start: no database text column holds NUL.
+                if "\x00" in decoder.decode(chunk):
                     raise CsvDecodeError("The file is not a CSV text file (it contains binary data).")
-                decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return False
@@ -38,12 +38,15 @@ def _decodes_as(path, encoding: str) -> bool:
 
 
 def detect_encoding(path) -> str:
-    """UTF-8 (BOM or not) first, then Windows-1252 as Excel writes it on Western systems.
+    """UTF-8 (BOM or not) first, then Windows-1252 as Excel writes it on Western systems
+    (UTF-16 when it starts with its byte order mark, as Excel's "Unicode text" does).
     Never decodes with errors="replace": mojibake must not reach the database."""
     with open(path, "rb") as stream:
         head = stream.read(CHUNK_SIZE)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        if _decodes_as(path, "utf-16"):
+            return "utf-16"
+        raise CsvDecodeError("The file starts like UTF-16 text but cannot be decoded as such; save it as CSV UTF-8.")
     if b"\x00" in head:
         raise CsvDecodeError("The file is not a CSV text file (it contains binary data).")
     if _decodes_as(path, "utf-8-sig"):
@@ -92,9 +95,16 @@ def iter_records(path, *, encoding: str, delimiter: str) -> Iterator[CsvRecord]:
     with open_text(path, encoding) as stream:
         reader = csv.reader(stream, delimiter=delimiter)
         next_line = 1
-        for cells in reader:
-            if cells:
-                cells[0] = cells[0].lstrip("\ufeff") if next_line == 1 else cells[0]
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                # e.g. a cell over the field size limit: the file is not CSV we can read.
+                raise CsvDecodeError(f"The file is not readable CSV at line {next_line}: {error}.") from None
+            if cells and next_line == 1:
+                cells[0] = cells[0].lstrip("\ufeff")
             yield CsvRecord(line=next_line, cells=cells)
             next_line = reader.line_num + 1
 
