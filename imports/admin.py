@@ -98,6 +98,8 @@ class TimeEntryImportExportMixin(ImportExportMixin):
     resource_classes = [TimeEntryResource]
     import_formats = [RawCsvFormat]
     export_formats = [base_formats.CSV, base_formats.XLSX]
+    # CSV for Excel: UTF-8 with a BOM, or Excel shows mojibake (case 19); our import reads it.
+    to_encoding = "utf-8-sig"
     import_form_class = TimeEntryImportForm
     confirm_form_class = TimeEntryConfirmImportForm
 

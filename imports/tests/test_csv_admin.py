@@ -65,6 +65,7 @@ def test_admin_export_writes_our_layout_with_formulas_neutralised(charlie_client
                                    ["id", "user_email", "project_name", "client_name", "task_name", "start_time", "end_time",
                                     "duration_hours", "notes", "tags", "billable"]}})
     assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbfid,user_email,")
     lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "id,user_email,project_name,client_name,task_name,start_time,end_time,duration_hours,notes,tags,billable"
     body = "\n".join(lines[1:])
@@ -74,3 +75,15 @@ def test_admin_export_writes_our_layout_with_formulas_neutralised(charlie_client
 
 def test_non_staff_cannot_reach_the_admin_import(alice_client):
     assert alice_client.get(IMPORT_URL).status_code == 302
+
+
+def test_admin_export_reimports_into_the_same_account_unchanged(charlie_client, charlie):
+    from imports.tests.factories import import_file
+
+    import_file(charlie, CASES_DIR / "21_reimport_own_export_unchanged.csv", timezone="Europe/Berlin")
+    response = charlie_client.post(EXPORT_URL, {"format": "0", "resource": "0", **{f"timeentryresource_{c}": "on" for c in
+                                   ["id", "user_email", "project_name", "client_name", "task_name", "start_time", "end_time",
+                                    "duration_hours", "notes", "tags", "billable"]}})
+    assert ".837623+00:00" in response.content.decode("utf-8-sig")
+    again = import_file(charlie, response.content)
+    assert (again.created_records, again.updated_records, again.unchanged_records) == (0, 0, 2)
