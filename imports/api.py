@@ -5,12 +5,10 @@ session endpoints share, so a DataImport reads the same everywhere.
 import id and its status URL; `GET /api/v1/imports/<id>` reports progress and the outcome.
 """
 
-import csv
 import tempfile
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DataError
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +23,6 @@ from timetracker.models import TIMEZONE_CHOICES
 
 from .forms import DATE_ORDER_CHOICES, request_body_too_large, upload_limit_message, validate_csv_file_name
 from .models import DataImport
-from .resources import CSV_FORMATS
 from .selectors import data_imports_visible_to
 from .services import (
     CsvImportOptions,
@@ -58,10 +55,6 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 SUMMARY_ERROR_LIMIT = 10
-# Failures of the import service that are really about the file's content (a field over the
-# csv module's limit, broken UTF-16, a number too large, a NUL byte PostgreSQL refuses).
-# The entry points answer them with a 400 rather than a 500.
-UNREADABLE_FILE_ERRORS = (csv.Error, UnicodeError, OverflowError, DataError)
 # The v1 API keeps the original's message for a CSV without a (known) header row.
 NO_HEADER_ERROR = "CSV must include a header row"
 NO_HEADER_PREFIX = "No known header row found"
@@ -174,6 +167,7 @@ def import_accepted_data(data_import: DataImport, *, status_url: str) -> dict:
 class CsvPreviewSerializer(serializers.Serializer):
     format_name = serializers.CharField(help_text="template, toggl, clockify, harvest or solidtime")
     format_label = serializers.CharField()
+    currency = serializers.CharField(allow_blank=True, help_text='From an "Amount (EUR)"-style column; not imported.')
     delimiter = serializers.CharField()
     encoding = serializers.CharField()
     date_order = serializers.CharField(allow_null=True)
@@ -344,23 +338,9 @@ def stored_csv_check(stored_file: str) -> None:
     path = stored_file_path(stored_file)
     try:
         csv_layout_detect(path)
-    except (ImportFileError, *UNREADABLE_FILE_ERRORS):
+    except ImportFileError:
         path.unlink(missing_ok=True)
         raise
-
-
-FORMAT_LABELS = {resource.format_name: resource.label for resource in CSV_FORMATS}
-
-
-def preview_as_dict(preview) -> dict:
-    """The service's preview plus a readable `format_label` ("Toggl Track detailed report")."""
-    data = preview.as_dict()
-    data["format_label"] = FORMAT_LABELS.get(preview.format_name, preview.format_name)
-    return data
-
-
-def unreadable_file_message(error: Exception) -> str:
-    return f"The file cannot be read: {error}"
 
 
 def flatten_first_error(errors) -> str:
@@ -456,7 +436,7 @@ class TimeEntriesImportCsvApi(APIView):
                     preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
                 finally:
                     stored_file_path(stored_file).unlink(missing_ok=True)  # nothing refers to it later
-                return Response({"success": True, "preview": preview_as_dict(preview)})
+                return Response({"success": True, "preview": preview.as_dict()})
             data_import = csv_import_create(
                 user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
             )
@@ -466,8 +446,6 @@ class TimeEntriesImportCsvApi(APIView):
             return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except ImportFileError as error:
             return error_response(str(error))
-        except UNREADABLE_FILE_ERRORS as error:
-            return error_response(unreadable_file_message(error))
         data_import.refresh_from_db()
         status_url = reverse("api_v1_import_detail", args=[data_import.pk])
         return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)

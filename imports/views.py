@@ -17,14 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from timetracker.decorators import login_required_json
 from timetracker.services import user_profile_get_or_create
 
-from .api import (
-    UNREADABLE_FILE_ERRORS,
-    DataImportOutputSerializer,
-    import_accepted_data,
-    preview_as_dict,
-    stored_csv_check,
-    unreadable_file_message,
-)
+from .api import DataImportOutputSerializer, import_accepted_data, stored_csv_check
 from .forms import CsvImportForm, request_body_too_large, upload_limit_message
 from .models import DataImport
 from .resources import TEMPLATE_COLUMNS
@@ -149,7 +142,7 @@ def _api_import_csv(request):
             preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
             token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
             return JsonResponse(
-                {"success": True, "preview": preview_as_dict(preview), "upload_token": token, "file_name": source_file_name}
+                {"success": True, "preview": preview.as_dict(), "upload_token": token, "file_name": source_file_name}
             )
         data_import = csv_import_create(
             user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
@@ -158,8 +151,6 @@ def _api_import_csv(request):
         return json_error(str(error), status=413)
     except ImportFileError as error:
         return json_error(str(error))
-    except UNREADABLE_FILE_ERRORS as error:
-        return json_error(unreadable_file_message(error))
     data_import.refresh_from_db()
     status_url = reverse("api_import_status", args=[data_import.pk])
     return JsonResponse(
