@@ -1011,15 +1011,23 @@ ENTRY_COLUMNS = (
 )
 
 
-def _executemany_insert(model, field_names, rows) -> None:
-    """A plain multi-row INSERT: the ORM's per-object work costs more than the insert itself,
-    and these rows need no model logic (no save(), no signals are used on them)."""
+def _insert_rows(model, field_names, rows) -> None:
+    """Multi-row INSERT statements: the ORM's per-object work costs more than the insert
+    itself, and these rows need no model logic (bulk_create sends no signals either). One
+    statement per chunk, not one per row: a round trip per row is what makes PostgreSQL slow."""
     meta = model._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in field_names)
-    placeholders = ", ".join(["%s"] * len(field_names))
+    row_placeholder = "(" + ", ".join(["%s"] * len(field_names)) + ")"
+    max_params = connection.features.max_query_params or 60000
+    per_statement = max(1, max_params // len(field_names))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
+        for first in range(0, len(rows), per_statement):
+            chunk = rows[first : first + per_statement]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row_placeholder] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
 
 
 def _write_batch(decided, catalog: Catalog) -> None:
@@ -1054,7 +1062,7 @@ def _write_batch(decided, catalog: Catalog) -> None:
             if sorted(t.name for t in existing.tags.all()) != sorted(row.tags):
                 retag.append((existing, tag_ids))
     if created:
-        _executemany_insert(TimeEntry, ENTRY_COLUMNS, created)
+        _insert_rows(TimeEntry, ENTRY_COLUMNS, created)
         # (owner, source id) is unique, so it finds the new rows' ids on every database.
         new_ids = {
             (owner_id, source_id): pk
@@ -1070,7 +1078,7 @@ def _write_batch(decided, catalog: Catalog) -> None:
             for tag_id in tag_ids
         ]
         if links:
-            _executemany_insert(TimeEntry.tags.through, ("timeentry", "tag"), links)
+            _insert_rows(TimeEntry.tags.through, ("timeentry", "tag"), links)
     if updated:
         TimeEntry.objects.bulk_update(
             updated, ["project", "task", "start", "end", "duration_seconds", "notes", "billable", "updated_at"]
