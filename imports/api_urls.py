@@ -1,3 +1,10 @@
 """DRF v1 endpoints of imports, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("time-entries/import-csv", api.TimeEntriesImportCsvApi.as_view(), name="api_v1_time_entries_import_csv"),
+    path("imports/<int:import_id>", api.ImportDetailApi.as_view(), name="api_v1_import_detail"),
+]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from exports.admin_actions import export_selected_time_entries
+from imports.admin import TimeEntryImportExportMixin
 from travel.admin_actions import TRAVEL_EXPORT_ACTIONS
 
 from .models import (
@@ -57,7 +58,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeEntry)
-class TimeEntryAdmin(admin.ModelAdmin):
+class TimeEntryAdmin(TimeEntryImportExportMixin, admin.ModelAdmin):
     list_display = ["owner", "project", "task", "start", "end", "duration_seconds", "billable", "source_system"]
     search_fields = ["notes", "project__name", "project__client__name", "owner__username", "source_id"]
     list_filter = ["billable", "source_system", "project__client", "start"]

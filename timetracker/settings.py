@@ -42,6 +42,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
+CSRF_FAILURE_VIEW = "imports.views.csrf_failure"  # JSON 403 for /api/ paths, Django's page elsewhere
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -128,6 +129,8 @@ STATIC_ROOT = DATA_DIR / "static"
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 50 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_SIZE
+# Rows a CSV import writes per transaction; each batch commits with its checkpoint.
+IMPORT_CSV_BATCH_SIZE = env_int("IMPORT_CSV_BATCH_SIZE", 1000)
 
 EXPORT_TTL = timedelta(days=7)
 

@@ -1,0 +1,173 @@
+"""Admin: import history, and the TimeEntry page's import/export (django-import-export),
+which runs through the same import service as every other entry point."""
+
+import csv
+import io
+
+import tablib
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.results import Error, Result, RowResult
+
+from timetracker.lib.csv_dialects import sniff_delimiter
+from timetracker.lib.timeparse import DATE_ORDERS
+
+from .models import DataImport
+from .resources import EXPORT_COLUMNS, TimeEntryResource
+from .services import (
+    CsvImportOptions,
+    ImportFileError,
+    csv_import_create,
+    csv_import_preview,
+    csv_upload_store,
+    stored_file_path,
+)
+
+
+@admin.register(DataImport)
+class DataImportAdmin(admin.ModelAdmin):
+    list_display = ["id", "owner", "import_type", "source_file_name", "status", "total_records",
+                    "processed_records", "created_records", "failed_records", "created_at", "finished_at"]
+    list_filter = ["import_type", "status"]
+    search_fields = ["owner__username", "source_file_name", "status_message"]
+    readonly_fields = [f.name for f in DataImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class RawCsvFormat(base_formats.Format):
+    """Hands the uploaded bytes to the import service untouched (encoding, delimiter and
+    layout are the service's business); the parsed rows are only for the admin's checks."""
+
+    def __init__(self, encoding=None):
+        self.encoding = encoding
+
+    def get_title(self):
+        return "csv"
+
+    def get_extension(self):
+        return "csv"
+
+    def get_content_type(self):
+        return "text/csv"
+
+    def can_import(self):
+        return True
+
+    def create_dataset(self, in_stream):
+        data = in_stream if isinstance(in_stream, bytes) else in_stream.encode("utf-8")
+        dataset = tablib.Dataset()
+        dataset.source_bytes = data
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            text = ""
+        rows = [row for row in csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text.split("\n", 1)[0])) if row]
+        # Never empty, so the service (not the admin's generic check) explains a bad file.
+        width = max((len(row) for row in rows), default=1)
+        dataset.headers = [f"column {n + 1}" for n in range(width)]
+        for row in rows or [[""]]:
+            dataset.append(row + [""] * (width - len(row)))
+        return dataset
+
+
+DATE_ORDER_CHOICES = [("", "detect from the file"), *[(order, order) for order in DATE_ORDERS]]
+
+
+class TimeEntryImportForm(ImportForm):
+    date_order = forms.ChoiceField(choices=DATE_ORDER_CHOICES, required=False)
+    timezone = forms.CharField(required=False, help_text="For times without an offset; empty: your profile's.")
+
+
+class TimeEntryConfirmImportForm(ConfirmImportForm):
+    date_order = forms.CharField(widget=forms.HiddenInput(), required=False)
+    timezone = forms.CharField(widget=forms.HiddenInput(), required=False)
+
+
+class TimeEntryImportExportMixin(ImportExportMixin):
+    resource_classes = [TimeEntryResource]
+    import_formats = [RawCsvFormat]
+    export_formats = [base_formats.CSV, base_formats.XLSX]
+    # CSV for Excel: UTF-8 with a BOM, or Excel shows mojibake (case 19); our import reads it.
+    to_encoding = "utf-8-sig"
+    import_form_class = TimeEntryImportForm
+    confirm_form_class = TimeEntryConfirmImportForm
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["date_order"] = import_form.cleaned_data.get("date_order", "")
+            initial["timezone"] = import_form.cleaned_data.get("timezone", "")
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs):
+        form = kwargs.get("form")
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        if form is not None and hasattr(form, "cleaned_data"):
+            kwargs["date_order"] = form.cleaned_data.get("date_order") or None
+            kwargs["timezone"] = form.cleaned_data.get("timezone") or None
+        return kwargs
+
+    def add_success_message(self, result, request):
+        data_import = getattr(result, "data_import", None)
+        if data_import is None:
+            return super().add_success_message(result, request)
+        messages.success(request, f"Import #{data_import.pk} {data_import.get_status_display()}: {data_import.status_message}")
+
+
+def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_name=None, date_order=None,
+                              timezone=None, **kwargs) -> Result:
+    """The admin's dry run is our preview; its confirmation creates a DataImport and runs the
+    task. Row errors come back as the admin's invalid rows (line, column, value, reason)."""
+    result = resource.get_result_class()()
+    result.diff_headers = list(EXPORT_COLUMNS)
+    data = getattr(dataset, "source_bytes", None)
+    if data is None:
+        data = dataset.export("csv").encode("utf-8")
+    options = CsvImportOptions(timezone=timezone, date_order=date_order)
+    try:
+        stored = csv_upload_store(user=user, uploaded_file=ContentFile(data, name=file_name or "admin.csv"))
+        if dry_run:
+            try:
+                preview = csv_import_preview(user=user, stored_file=stored, options=options)
+            finally:
+                stored_file_path(stored).unlink(missing_ok=True)
+            result.total_rows = preview.total_rows
+            if preview.needs_date_order:
+                raise ImportFileError("The dates fit both day/month and month/day order; choose the date order.")
+            for row_error in preview.errors:
+                result.append_invalid_row(
+                    row_error.line,
+                    {row_error.column: row_error.value},
+                    ValidationError({row_error.column: [f'line {row_error.line}, value "{row_error.value}": {row_error.message}']}),
+                )
+            for sample in preview.sample_rows:
+                row_result = RowResult()
+                row_result.import_type = RowResult.IMPORT_TYPE_NEW
+                row_result.diff = ["", "", sample["project_name"], sample["client_name"], sample["task_name"],
+                                   sample["start_time"], sample["end_time"], f'{sample["duration_seconds"] / 3600:.2f}',
+                                   sample["notes"], ";".join(sample["tags"]), "true" if sample["billable"] else "false"]
+                result.append_row_result(row_result)
+            result.totals[RowResult.IMPORT_TYPE_NEW] = preview.would_create
+            result.totals[RowResult.IMPORT_TYPE_UPDATE] = preview.would_update
+            result.totals[RowResult.IMPORT_TYPE_SKIP] = preview.unchanged
+        else:
+            data_import = csv_import_create(user=user, stored_file=stored, source_file_name=file_name or "", options=options)
+            data_import.refresh_from_db()
+            result.data_import = data_import
+            result.totals[RowResult.IMPORT_TYPE_NEW] = data_import.created_records
+            result.totals[RowResult.IMPORT_TYPE_UPDATE] = data_import.updated_records
+            result.totals[RowResult.IMPORT_TYPE_SKIP] = data_import.unchanged_records
+    except ImportFileError as error:
+        result.append_base_error(Error(error))
+    return result

@@ -1,0 +1,476 @@
+"""DRF v1 API of imports (token auth, mounted under /api/v1/) and the output serializers the
+session endpoints share, so a DataImport reads the same everywhere.
+
+`POST /api/v1/time-entries/import-csv` always enqueues the import and answers 202 with the
+import id and its status URL; `GET /api/v1/imports/<id>` reports progress and the outcome.
+"""
+
+import tempfile
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from timetracker.authentication import scope_required
+from timetracker.models import TIMEZONE_CHOICES
+
+from .forms import DATE_ORDER_CHOICES, request_body_too_large, upload_limit_message, validate_csv_file_name
+from .models import DataImport
+from .selectors import data_imports_visible_to
+from .services import (
+    CsvImportOptions,
+    ImportFileError,
+    UploadTooLarge,
+    csv_import_create,
+    csv_import_preview,
+    csv_layout_detect,
+    csv_rows_store,
+    csv_text_store,
+    csv_upload_store,
+    stored_file_path,
+)
+
+
+class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describes timetracker's token authentication in the OpenAPI schema (lives here until
+    timetracker/authentication.py has its own)."""
+
+    target_class = "timetracker.authentication.ApiTokenAuthentication"
+    name = "ApiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token `tt_…`, sent as `Authorization: Bearer tt_…` "
+            "(also accepted: `Authorization: Token tt_…` or `X-API-Key: tt_…`).",
+        }
+
+
+SUMMARY_ERROR_LIMIT = 10
+# The v1 API keeps the original's message for a CSV without a (known) header row.
+NO_HEADER_ERROR = "CSV must include a header row"
+NO_HEADER_PREFIX = "No known header row found"
+COPY_CHUNK_BYTES = 64 * 1024
+BLANK_BYTES = b" \t\r\n\x0b\x0c"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+# ---------------------------------------------------------------------------------------
+# Output: one shape for a DataImport, used by /api/import/* and /api/v1/imports/*.
+
+
+class RowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="Physical line in the file; the header is line 1.")
+    column = serializers.CharField(allow_null=True, allow_blank=True)
+    value = serializers.CharField(allow_null=True, allow_blank=True)
+    message = serializers.CharField()
+
+
+class DataImportOutputSerializer(serializers.ModelSerializer):
+    """The original TimeTracker's `DataImport.to_dict()` keys, plus progress and the
+    created/updated/unchanged/skipped counts."""
+
+    user_id = serializers.IntegerField(source="owner_id", read_only=True)
+    user = serializers.CharField(source="owner.username", read_only=True)
+    source_file = serializers.CharField(source="source_file_name", read_only=True)
+    error_log = RowErrorSerializer(source="row_errors", many=True, read_only=True)
+    import_summary = serializers.JSONField(source="summary", read_only=True)
+    completed_at = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    progress_percent = serializers.IntegerField(read_only=True)
+    is_finished = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = DataImport
+        fields = [
+            "id",
+            "user_id",
+            "user",
+            "import_type",
+            "source_file",
+            "status",
+            "status_display",
+            "status_message",
+            "progress_percent",
+            "is_finished",
+            "total_records",
+            "processed_records",
+            "successful_records",
+            "failed_records",
+            "created_records",
+            "updated_records",
+            "unchanged_records",
+            "skipped_records",
+            "error_log",
+            "import_summary",
+            "options",
+            "created_at",
+            "started_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    successful = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField(), help_text="The first 10 row errors.")
+
+
+class ImportAcceptedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    import_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=DataImport.Status.choices)
+    status_url = serializers.CharField(help_text="Poll this URL until `is_finished` is true.")
+    summary = ImportSummarySerializer()
+
+
+def row_error_text(error: dict) -> str:
+    line, column, value = error.get("line"), error.get("column"), error.get("value")
+    return f'line {line}, column "{column}", value "{value}": {error.get("message")}'
+
+
+def import_accepted_data(data_import: DataImport, *, status_url: str) -> dict:
+    """The answer to an import request, in the original's `{"success", "import_id", "summary"}`
+    shape plus `status` and `status_url` (counts are zero until the task has run)."""
+    return {
+        "success": True,
+        "import_id": data_import.pk,
+        "status": data_import.status,
+        "status_url": status_url,
+        "summary": {
+            "total": data_import.total_records,
+            "successful": data_import.successful_records,
+            "failed": data_import.failed_records,
+            "created": data_import.created_records,
+            "updated": data_import.updated_records,
+            "unchanged": data_import.unchanged_records,
+            "skipped": data_import.skipped_records,
+            "errors": [row_error_text(e) for e in data_import.row_errors[:SUMMARY_ERROR_LIMIT]],
+        },
+    }
+
+
+class CsvPreviewSerializer(serializers.Serializer):
+    format_name = serializers.CharField(help_text="template, toggl, clockify, harvest or solidtime")
+    format_label = serializers.CharField()
+    currency = serializers.CharField(allow_blank=True, help_text='From an "Amount (EUR)"-style column; not imported.')
+    delimiter = serializers.CharField()
+    encoding = serializers.CharField()
+    date_order = serializers.CharField(allow_null=True)
+    date_order_detected = serializers.BooleanField()
+    needs_date_order = serializers.BooleanField(help_text="True: choose `date_order` before importing.")
+    timezone = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    ignored_columns = serializers.ListField(child=serializers.CharField())
+    sample_rows = serializers.ListField(child=serializers.DictField())
+    total_rows = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    would_create = serializers.IntegerField()
+    would_update = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    error = serializers.CharField()
+    message = serializers.CharField(required=False, help_text="More detail, when there is some.")
+
+
+AUTH_ERROR = inline_serializer(
+    "ApiAuthError",
+    {
+        "error": serializers.CharField(),
+        "message": serializers.CharField(),
+        "error_code": serializers.CharField(),
+        "required_scope": serializers.CharField(required=False),
+        "available_scopes": serializers.ListField(child=serializers.CharField(), required=False),
+    },
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Input of POST /api/v1/time-entries/import-csv.
+
+
+class CsvTextParser(BaseParser):
+    """A raw `text/csv` body, spooled to a temporary file (bytes: the import service detects
+    the encoding, as for an uploaded file)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
+        size = 0
+        while chunk := stream.read(COPY_CHUNK_BYTES):
+            size += len(chunk)
+            if size > settings.MAX_UPLOAD_SIZE:
+                spool.close()
+                raise UploadTooLarge(upload_limit_message())
+            spool.write(chunk)
+        spool.seek(0)
+        return spool
+
+
+class CsvImportOptionsSerializer(serializers.Serializer):
+    timezone = serializers.ChoiceField(
+        choices=TIMEZONE_CHOICES, required=False, help_text="For times without an offset; default: the profile's."
+    )
+    date_order = serializers.ChoiceField(
+        choices=[c for c, _ in DATE_ORDER_CHOICES if c],
+        required=False,
+        help_text="When days and months cannot be told apart from the file.",
+    )
+    skip_invalid = serializers.BooleanField(
+        required=False, default=False, help_text="Import the valid rows and report the invalid ones."
+    )
+    preview = serializers.BooleanField(
+        required=False, default=False, help_text="Answer the preview (200) and import nothing."
+    )
+
+
+class CsvImportMultipartSerializer(CsvImportOptionsSerializer):
+    file = serializers.FileField(help_text="The CSV file (.csv or .txt).")
+
+
+class CsvImportJsonSerializer(CsvImportOptionsSerializer):
+    csv = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, help_text="The CSV text.")
+    data = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True, allow_null=True)),
+        required=False,
+        help_text="Rows as objects with the template's keys (project_name, start_time, …).",
+    )
+
+
+class PreviewResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    preview = CsvPreviewSerializer()
+
+
+def is_blank_file(file) -> bool:
+    """Only whitespace (or nothing, or a lone BOM)? Reads until the first other byte."""
+    first = True
+    try:
+        while chunk := file.read(COPY_CHUNK_BYTES):
+            if first and chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM) :]
+            first = False
+            if chunk.strip(BLANK_BYTES):
+                return False
+        return True
+    finally:
+        file.seek(0)
+
+
+class ApiInputError(Exception):
+    def __init__(self, error: str, *, message: str = ""):
+        super().__init__(error)
+        self.message = message
+
+
+def query_and_body_options(request) -> dict:
+    options = request.query_params.dict()
+    if hasattr(request.data, "get"):
+        for key in CsvImportOptionsSerializer().fields:
+            if key in request.data:
+                options[key] = request.data.get(key)
+    return options
+
+
+def store_request_csv(request) -> tuple[str, str]:
+    """Store the CSV from whichever body form was sent: (stored_file, source_file_name).
+    Precedence as in the original: multipart `file`, then JSON `csv`, then JSON `data`,
+    then a raw text/csv body."""
+    body = request.data
+    user = request.user
+    if hasattr(body, "read"):  # text/csv body
+        if is_blank_file(body):
+            raise ApiInputError("Empty CSV")
+        return csv_upload_store(user=user, uploaded_file=body), "API request (text/csv body)"
+    uploaded = request.FILES.get("file") if hasattr(request, "FILES") else None
+    if uploaded is not None:
+        try:
+            validate_csv_file_name(uploaded.name or "")
+        except ValidationError as error:
+            raise ApiInputError(error.messages[0]) from None
+        if is_blank_file(uploaded):
+            raise ApiInputError("Empty CSV")
+        return csv_upload_store(user=user, uploaded_file=uploaded), uploaded.name
+    if not hasattr(body, "get"):
+        raise ApiInputError('Send a multipart "file", JSON {"csv": "..."} or {"data": [...]}, or a text/csv body.')
+    serializer = CsvImportJsonSerializer(data={k: body[k] for k in ("csv", "data") if k in body})
+    if not serializer.is_valid():
+        field, errors = next(iter(serializer.errors.items()))
+        raise ApiInputError(f"{field}: {flatten_first_error(errors)}")
+    if "csv" in serializer.validated_data:
+        text = serializer.validated_data["csv"]
+        if not text.lstrip("\ufeff").strip():
+            raise ApiInputError("Empty CSV")
+        return csv_text_store(user=user, text=text), "API request (CSV text)"
+    if "data" in serializer.validated_data:
+        rows = serializer.validated_data["data"]
+        if not rows:
+            raise ApiInputError("Empty CSV")
+        if not any(rows):
+            raise ApiInputError("CSV must include a header row")
+        return csv_rows_store(user=user, rows=rows), "API request (JSON rows)"
+    raise ApiInputError("Empty CSV")
+
+
+def stored_csv_check(stored_file: str) -> None:
+    """Refuse a file that is not CSV, cannot be decoded or has no known header row with
+    ImportFileError now (a 400), instead of queueing an import that can only fail. Reads the
+    encoding and the first lines only. A refused file is removed from storage."""
+    path = stored_file_path(stored_file)
+    try:
+        csv_layout_detect(path)
+    except ImportFileError:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def flatten_first_error(errors) -> str:
+    while isinstance(errors, (list, dict)):
+        errors = next(iter(errors.values())) if isinstance(errors, dict) else errors[0]
+    return str(errors)
+
+
+def error_response(error: str, status_code: int = status.HTTP_400_BAD_REQUEST, *, message: str = "") -> Response:
+    body = {"success": False, "error": error}
+    if message:
+        body["message"] = message
+    return Response(body, status=status_code)
+
+
+OPTION_PARAMETERS = [
+    OpenApiParameter(
+        "timezone",
+        OpenApiTypes.STR,
+        enum=[name for name, _ in TIMEZONE_CHOICES],
+        description="IANA name; also accepted as a body field. Default: the profile's timezone.",
+    ),
+    OpenApiParameter("date_order", OpenApiTypes.STR, enum=["DMY", "MDY", "YMD"]),
+    OpenApiParameter("skip_invalid", OpenApiTypes.BOOL),
+    OpenApiParameter("preview", OpenApiTypes.BOOL),
+]
+
+
+class TimeEntriesImportCsvApi(APIView):
+    permission_classes = [scope_required("write:time_entries")]
+    parser_classes = [MultiPartParser, JSONParser, CsvTextParser]
+
+    @extend_schema(
+        operation_id="time_entries_import_csv",
+        summary="Import time entries from CSV",
+        description=(
+            "Accepts a multipart `file`, JSON `{\"csv\": \"...\"}`, JSON `{\"data\": [{...row...}]}` or a raw "
+            "`text/csv` body in any format the page accepts (template, Toggl, Harvest, Clockify). The import is "
+            "always queued: the answer is 202 with `import_id` and `status_url`; poll `GET /api/v1/imports/{id}`. "
+            "With `preview=true` nothing is imported and the preview is returned (200). Needs scope "
+            "`write:time_entries`."
+        ),
+        parameters=OPTION_PARAMETERS,
+        request={
+            "multipart/form-data": CsvImportMultipartSerializer,
+            "application/json": CsvImportJsonSerializer,
+            "text/csv": OpenApiTypes.STR,
+        },
+        responses={
+            200: OpenApiResponse(PreviewResponseSerializer, description="preview=true: nothing imported"),
+            202: OpenApiResponse(ImportAcceptedSerializer, description="Queued"),
+            400: OpenApiResponse(ErrorSerializer, description="Empty CSV, no header row, not CSV, bad option"),
+            401: AUTH_ERROR,
+            403: AUTH_ERROR,
+            413: OpenApiResponse(ErrorSerializer, description="Over MAX_UPLOAD_SIZE"),
+            429: AUTH_ERROR,
+        },
+        examples=[
+            OpenApiExample(
+                "CSV text",
+                request_only=True,
+                media_type="application/json",
+                value={"csv": "project_name,start_time,end_time\nWebsite,2024-01-01 09:00:00,2024-01-01 10:30:00\n"},
+            ),
+        ],
+        tags=["imports"],
+    )
+    def post(self, request):
+        if request_body_too_large(request):
+            return error_response(
+                upload_limit_message(size=int(request.META["CONTENT_LENGTH"])), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            )
+        try:
+            options_input = CsvImportOptionsSerializer(data=query_and_body_options(request))
+            if not options_input.is_valid():
+                field, errors = next(iter(options_input.errors.items()))
+                raise ApiInputError(f"{field}: {flatten_first_error(errors)}")
+            chosen = options_input.validated_data
+            options = CsvImportOptions(
+                timezone=chosen.get("timezone"),
+                date_order=chosen.get("date_order"),
+                skip_invalid=chosen["skip_invalid"],
+            )
+            stored_file, source_file_name = store_request_csv(request)
+            try:
+                stored_csv_check(stored_file)
+            except ImportFileError as error:
+                if str(error).startswith(NO_HEADER_PREFIX):
+                    raise ApiInputError(NO_HEADER_ERROR, message=str(error)) from None
+                raise
+            if chosen["preview"]:
+                try:
+                    preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
+                finally:
+                    stored_file_path(stored_file).unlink(missing_ok=True)  # nothing refers to it later
+                return Response({"success": True, "preview": preview.as_dict()})
+            data_import = csv_import_create(
+                user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+            )
+        except ApiInputError as error:
+            return error_response(str(error), message=error.message)
+        except UploadTooLarge as error:
+            return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        except ImportFileError as error:
+            return error_response(str(error))
+        data_import.refresh_from_db()
+        status_url = reverse("api_v1_import_detail", args=[data_import.pk])
+        return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailApi(APIView):
+    permission_classes = [scope_required("read:time_entries")]
+
+    @extend_schema(
+        operation_id="imports_retrieve",
+        summary="Status and outcome of an import",
+        description=(
+            "Your own imports (an admin's token sees everyone's); others answer 404. Needs `read:time_entries`."
+        ),
+        responses={
+            200: DataImportOutputSerializer,
+            401: AUTH_ERROR,
+            403: AUTH_ERROR,
+            404: OpenApiResponse(ErrorSerializer, description="No such import, or not yours"),
+            429: AUTH_ERROR,
+        },
+        tags=["imports"],
+    )
+    def get(self, request, import_id: int):
+        data_import = data_imports_visible_to(user=request.user).filter(pk=import_id).first()
+        if data_import is None:
+            return error_response("Import not found", status.HTTP_404_NOT_FOUND)
+        return Response(DataImportOutputSerializer(data_import).data)
