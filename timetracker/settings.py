@@ -194,3 +194,5 @@ HARVEST_REQUESTS_PER_15_SECONDS = env_int("HARVEST_REQUESTS_PER_15_SECONDS", 100
 # kombu's defaults (10 s × every 10th sweep). The worker-kill test lowers all three.
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10)
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
+# Restore flag (backups/restore_flag.py): its time-to-live, refreshed by the running restore.
+RESTORE_FLAG_TTL_SECONDS = env_int("RESTORE_FLAG_TTL_SECONDS", 60)
