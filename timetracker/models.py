@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -14,6 +15,19 @@ from django.utils import timezone
 
 TIMEZONE_CHOICES = sorted((name, name) for name in available_timezones())
 CENTS = Decimal("0.01")
+# The largest amount the `amount` columns hold (max_digits=11, decimal_places=2).
+MAX_AMOUNT = Decimal("999999999.99")
+
+
+def amount_fits_check(record, *, field: str) -> None:
+    """Refuse parts whose computed amount would not fit the amount column, naming `field`
+    (a field the forms and serializers show) instead of failing in the database."""
+    try:
+        amount = record.compute_amount()
+    except TypeError:  # a part is missing; its own field error says so
+        return
+    if amount > MAX_AMOUNT:
+        raise ValidationError({field: f"The amount would be {amount:,}; the largest amount is {MAX_AMOUNT:,}."})
 
 
 class SourceMixin(models.Model):
@@ -221,6 +235,9 @@ class Mileage(models.Model):
     def compute_amount(self) -> Decimal:
         return (self.total_distance * self.rate_per_unit).quantize(CENTS, ROUND_HALF_UP)
 
+    def clean(self):
+        amount_fits_check(self, field="distance")
+
     def save(self, *args, **kwargs):
         self.amount = self.compute_amount()
         super().save(*args, **kwargs)
@@ -269,6 +286,9 @@ class PerDiem(models.Model):
             + self.dinners_provided * self.dinner_deduction
         )
         return max(Decimal("0"), Decimal(gross) - Decimal(deductions)).quantize(CENTS, ROUND_HALF_UP)
+
+    def clean(self):
+        amount_fits_check(self, field="daily_rate")
 
     def save(self, *args, **kwargs):
         self.amount = self.compute_amount()

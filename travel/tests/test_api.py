@@ -93,6 +93,29 @@ def test_per_diem_create_validates_dates_with_a_clear_error(client, alice, api_t
     assert response.json()["amount"] == "40.00"
 
 
+def test_amount_too_large_for_its_column_is_a_400_not_a_500(client, alice, api_token):
+    # Found by schemathesis: 6,077,518 km at 6,077 a km overflowed the amount column.
+    token = api_token(alice, "read:mileage", "write:mileage", "write:per_diem")
+    mileage = make_mileage(alice)
+    payload = {"date": "2000-01-01", "purpose": "0", "from_location": "0", "to_location": "0",
+               "distance": "6077518.", "rate_per_unit": "6077"}
+    response = client.put(f"/api/v1/mileage/{mileage.pk}", payload, content_type="application/json", **auth(token))
+    assert response.status_code == 400
+    assert response.json() == {
+        "distance": ["The amount would be 36,933,076,886.00; the largest amount is 999,999,999.99."]
+    }
+    mileage.refresh_from_db()
+    assert mileage.distance != Decimal("6077518")
+    payload = {"start_date": "2024-01-01", "end_date": "2024-12-31", "country": "France", "full_days": 366,
+               "daily_rate": "9999999.99"}
+    response = client.post("/api/v1/per-diem", payload, content_type="application/json", **auth(token))
+    assert response.status_code == 400
+    assert response.json() == {
+        "daily_rate": ["The amount would be 3,659,999,996.34; the largest amount is 999,999,999.99."]
+    }
+    assert not PerDiem.objects.exists()
+
+
 def test_update_and_delete_own_records_only(client, alice, bob, api_token):
     mine, theirs = make_per_diem(alice), make_per_diem(bob)
     token = api_token(alice, "read:per_diem", "write:per_diem")
