@@ -19,6 +19,8 @@ from .models import DataExport
 User = get_user_model()
 
 HISTORY_LIMIT = 50
+FILTER_MIN_YEAR, FILTER_MAX_YEAR = 1900, 2200
+SEARCH_MAX_LENGTH = 200
 MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); asking the database would be an error
 
 FILTER_KEYS = ("start_date", "end_date", "client", "project", "task", "tag", "billable", "search", "user")
@@ -67,12 +69,17 @@ def time_entries_of_user(*, user) -> QuerySet[TimeEntry]:
 
 def _parse_date(name: str, value) -> date:
     try:
-        return date.fromisoformat(str(value).strip())
+        day = date.fromisoformat(str(value).strip())
     except ValueError:
         raise ExportFilterError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+    # The years the importer accepts; 9999-12-31 would overflow the "day after the end" bound.
+    if not FILTER_MIN_YEAR <= day.year <= FILTER_MAX_YEAR:
+        raise ExportFilterError(f"{name}: {value!r} is outside the years {FILTER_MIN_YEAR}-{FILTER_MAX_YEAR}")
+    return day
 
 
-def _parse_bool(name: str, value) -> bool:
+def bool_parse(name: str, value) -> bool:
+    """true/false, yes/no, 1/0, on/off; anything else is an ExportFilterError naming `name`."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -129,9 +136,11 @@ def time_entry_filters_clean(*, user, data: dict) -> dict:
         elif key == "tag":
             _catalog_filter(key, value, Tag, cleaned)
         elif key == "billable":
-            cleaned[key] = _parse_bool(key, value)
+            cleaned[key] = bool_parse(key, value)
         elif key == "search":
             cleaned[key] = str(value).strip()
+            if len(cleaned[key]) > SEARCH_MAX_LENGTH:
+                raise ExportFilterError(f"search: at most {SEARCH_MAX_LENGTH} characters, got {len(cleaned[key])}")
         elif key == "user":
             cleaned[key] = _clean_user_filter(user=user, value=value)
     if "start_date" in cleaned and "end_date" in cleaned and cleaned["end_date"] < cleaned["start_date"]:
@@ -183,13 +192,19 @@ def time_entries_for_export(*, user, filters: dict) -> QuerySet[TimeEntry]:
         "client": ("project__client_id", "project__client__name__iexact"),
         "project": ("project_id", "project__name__iexact"),
         "task": ("task_id", "task__name__iexact"),
-        "tag": ("tags__id", "tags__name__iexact"),
     }
     for name, (id_lookup, name_lookup) in lookups.items():
         if filters.get(f"{name}_id") is not None:
             queryset = queryset.filter(**{id_lookup: filters[f"{name}_id"]})
         elif filters.get(f"{name}_name"):
             queryset = queryset.filter(**{name_lookup: filters[f"{name}_name"]})
+    # Tags through a subquery: a join would repeat an entry tagged both "Web" and "web".
+    if filters.get("tag_id") is not None:
+        tagged = TimeEntry.tags.through.objects.filter(tag_id=filters["tag_id"])
+        queryset = queryset.filter(id__in=tagged.values("timeentry_id"))
+    elif filters.get("tag_name"):
+        tagged = TimeEntry.tags.through.objects.filter(tag__name__iexact=filters["tag_name"])
+        queryset = queryset.filter(id__in=tagged.values("timeentry_id"))
     if filters.get("billable") is not None:
         queryset = queryset.filter(billable=filters["billable"])
     if filters.get("search"):

@@ -107,7 +107,7 @@ def api_export_filtered(request):
             export_type=DataExport.Type.FILTERED,
             export_format=str(body.get("format", "csv")).lower(),
             filters=body.get("filters") or {},
-            bom=body.get("bom", True) not in (False, "false", "0", 0),
+            bom=selectors.bool_parse("bom", body.get("bom", True)),
         )
     except selectors.ExportFilterForbidden as exc:
         return JsonResponse({"error": str(exc)}, status=403)

@@ -261,9 +261,15 @@ class PerDiem(models.Model):
     breakfasts_provided = models.PositiveSmallIntegerField(default=0)
     lunches_provided = models.PositiveSmallIntegerField(default=0)
     dinners_provided = models.PositiveSmallIntegerField(default=0)
-    breakfast_deduction = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0.00"))
-    lunch_deduction = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0.00"))
-    dinner_deduction = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0.00"))
+    breakfast_deduction = models.DecimalField(
+        max_digits=7, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    lunch_deduction = models.DecimalField(
+        max_digits=7, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    dinner_deduction = models.DecimalField(
+        max_digits=7, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
     amount = models.DecimalField(max_digits=11, decimal_places=2, editable=False, default=Decimal("0.00"))
     status = models.CharField(max_length=16, choices=ExpenseStatus.choices, default=ExpenseStatus.DRAFT)
     notes = models.TextField(blank=True, default="")

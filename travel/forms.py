@@ -3,7 +3,7 @@ from django import forms
 from timetracker.models import Client, ExpenseStatus, Mileage, PerDiem, Project
 
 from .selectors import TravelFilters
-from .services import per_diem_days_check
+from .services import MEAL_COUNT_FIELDS, per_diem_days_check
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -74,6 +74,7 @@ class PerDiemForm(forms.ModelForm):
                 end_date=cleaned.get("end_date"),
                 full_days=cleaned.get("full_days"),
                 partial_days=cleaned.get("partial_days"),
+                meals={field: cleaned.get(field) for field in MEAL_COUNT_FIELDS},
             )
         except forms.ValidationError as error:
             self.add_error(None, error)

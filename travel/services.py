@@ -58,8 +58,14 @@ def _project_client_check(record) -> None:
             )
 
 
-def per_diem_days_check(*, start_date: date | None, end_date: date | None, full_days, partial_days) -> None:
-    """The end is not before the start, and the days claimed fit in the trip."""
+MEAL_COUNT_FIELDS = ("breakfasts_provided", "lunches_provided", "dinners_provided")
+
+
+def per_diem_days_check(
+    *, start_date: date | None, end_date: date | None, full_days, partial_days, meals: Mapping[str, Any] | None = None
+) -> None:
+    """The end is not before the start, and the days claimed and the meals provided
+    (`meals`: field name -> count) fit in the trip."""
     if not (start_date and end_date):
         return
     if end_date < start_date:
@@ -70,6 +76,9 @@ def per_diem_days_check(*, start_date: date | None, end_date: date | None, full_
         raise ValidationError(
             {"partial_days": f"Full and partial days add up to {claimed}, but the trip lasts {trip_days} day(s)."}
         )
+    for field, count in (meals or {}).items():
+        if (count or 0) > trip_days:
+            raise ValidationError({field: f"{count} meals provided, but the trip lasts {trip_days} day(s)."})
 
 
 def _assign(record, fields: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -127,6 +136,7 @@ def _per_diem_save(per_diem: PerDiem) -> PerDiem:
         end_date=per_diem.end_date,
         full_days=per_diem.full_days,
         partial_days=per_diem.partial_days,
+        meals={field: getattr(per_diem, field) for field in MEAL_COUNT_FIELDS},
     )
     per_diem.full_clean(exclude=["amount"])
     per_diem.save()

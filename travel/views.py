@@ -21,6 +21,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from exports.selectors import expiry_message
+
 from . import selectors, services
 from .forms import MileageForm, PerDiemForm, TravelFilterForm
 from .pdf import PdfRenderError
@@ -214,7 +216,7 @@ def export_status(request, pk):
             "file_name": data_export.file_name,
             "error_message": data_export.error_message,
             "download_url": reverse("travel_export_download", args=[data_export.pk])
-            if data_export.status == data_export.Status.COMPLETED
+            if data_export.status == data_export.Status.COMPLETED and not data_export.is_expired
             else None,
         }
     )
@@ -224,10 +226,11 @@ def export_status(request, pk):
 @require_GET
 def export_download(request, pk):
     data_export = _visible_export(request, pk)
+    if data_export.status == data_export.Status.EXPIRED or data_export.is_expired:
+        message = expiry_message(export=data_export, viewer=request.user)
+        return HttpResponse(message, status=410, content_type="text/plain")
     if data_export.status != data_export.Status.COMPLETED:
         return HttpResponse(f"Export #{pk} is {data_export.status}, not ready.", status=409, content_type="text/plain")
-    if data_export.is_expired:
-        return HttpResponse(f"Export #{pk} has expired.", status=410, content_type="text/plain")
     root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
     path = (root / data_export.file_path).resolve()
     if not path.is_relative_to(root) or not path.is_file():

@@ -204,6 +204,25 @@ def test_two_exports_in_the_same_second_get_different_files(alice):
     assert a.file_path == f"exports/{a.file_name}" and b.file_path == f"exports/{b.file_name}"
 
 
+def test_an_entry_tagged_web_and_web_in_another_case_is_exported_once(alice, login, filtered_export):
+    from timetracker.models import Tag
+
+    tagged = entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"), tags=("Web",))
+    tagged.tags.add(Tag.objects.create(name="web"))
+
+    status, body = filtered_export(login(alice), filters={"tag": "web"})
+
+    assert ids_in_csv(body) == [tagged.pk]
+    assert status["record_count"] == 1
+
+
+def test_bom_off_spelled_no(alice, login, filtered_export):
+    entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"))
+    status, body = filtered_export(login(alice), bom="no")
+    assert body.startswith(b"id,user_email,")
+    assert status["filters"]["bom"] is False
+
+
 def test_hostile_values_get_400_or_404_never_a_server_error(alice, login, api_token):
     http = login(alice)
     huge = "9" * 30
@@ -212,6 +231,9 @@ def test_hostile_values_get_400_or_404_never_a_server_error(alice, login, api_to
         ({"search": "a\x00b"}, "search: the value contains a NUL character"),
         ({"tag": ["a", "b"]}, "tag: expected one value, got list"),
         ({"user": 2**70}, "Only admins can export other users' entries."),
+        ({"end_date": "9999-12-31"}, "end_date: '9999-12-31' is outside the years 1900-2200"),
+        ({"start_date": "0001-01-01"}, "start_date: '0001-01-01' is outside the years 1900-2200"),
+        ({"search": "x" * 201}, "search: at most 200 characters, got 201"),
     ]
     for filters, message in cases:
         response = http.post("/api/export/filtered", {"format": "csv", "filters": filters}, content_type="application/json")
@@ -220,6 +242,8 @@ def test_hostile_values_get_400_or_404_never_a_server_error(alice, login, api_to
     assert http.post("/api/export/filtered", {"filters": [1]}, content_type="application/json").json() == {
         "error": "filters must be an object"
     }
+    response = http.post("/api/export/filtered", {"bom": "maybe"}, content_type="application/json")
+    assert (response.status_code, response.json()) == (400, {"error": "bom: 'maybe' is not true or false"})
     assert http.get(f"/api/export/status/{huge}").status_code == 404
     assert http.get(f"/api/export/download/{huge}").status_code == 404
     token = {"HTTP_AUTHORIZATION": f"Bearer {api_token(alice, 'read:time_entries')}"}

@@ -3,8 +3,10 @@
 import io
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -132,9 +134,18 @@ def test_large_pdf_is_built_in_the_background_and_downloaded_by_its_owner_only(
     assert client.get(download_url).status_code == 404
     assert client.get(f"/travel/exports/{data_export.pk}/status").status_code == 404
 
-    DataExport.objects.filter(pk=data_export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired_at = timezone.now() - timedelta(seconds=1)
+    DataExport.objects.filter(pk=data_export.pk).update(expires_at=expired_at)
     client.force_login(zoe)
-    assert client.get(download_url).status_code == 410
+    expected = f"This export expired on {timezone.localtime(expired_at, ZoneInfo(zoe.profile.timezone)).date()}; create a new one"
+    response = client.get(download_url)
+    assert (response.status_code, response.content.decode()) == (410, expected)
+    assert client.get(f"/travel/exports/{data_export.pk}/status").json()["download_url"] is None
+    # Once pruned (file deleted, record marked expired) the answer stays the same.
+    call_command("exports_prune")
+    assert not stored.exists()
+    response = client.get(download_url)
+    assert (response.status_code, response.content.decode()) == (410, expected)
 
 
 def test_download_of_an_unfinished_export_is_refused(alice_client, alice):

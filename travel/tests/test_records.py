@@ -65,6 +65,17 @@ def test_per_diem_dates_and_days_are_checked_with_clear_errors(alice_client, ali
         "Full and partial days add up to 4, but the trip lasts 2 day(s)."
     ]
     assert PerDiem.objects.count() == 1
+    # A meal deduction is never negative (it would raise the amount), and no more meals than days.
+    response = alice_client.post(
+        "/per-diem/new/",
+        {**base, "end_date": "2024-03-07", "breakfasts_provided": "1", "breakfast_deduction": "-500",
+         "lunches_provided": "3"},
+    )  # fmt: skip
+    assert response.context["form"].errors["breakfast_deduction"] == [
+        "Ensure this value is greater than or equal to 0."
+    ]
+    assert response.context["form"].errors["lunches_provided"] == ["3 meals provided, but the trip lasts 2 day(s)."]
+    assert PerDiem.objects.count() == 1
 
 
 def test_project_of_another_client_is_refused(alice_client, alice):
