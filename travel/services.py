@@ -18,12 +18,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from exports.models import DataExport
+from timetracker.lib.spreadsheet import neutralise_formula
 from timetracker.models import Mileage, PerDiem
 
 from .pdf import pdf_font_files, pdf_markup, pdf_render
 from .reports import TravelReport, person_name
 from .selectors import TravelFilters
-from .spreadsheet import neutralise_formula
 
 log = logging.getLogger(__name__)
 
