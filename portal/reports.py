@@ -18,7 +18,6 @@ def client_report_csv(report: PortalReport) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     # Client and project names are typed by people: never let a spreadsheet run them.
     writer.writerow([neutralise_formula(report.client.name), f"Last {report.period.days} days"])
-    writer.writerow(["Period", report.period.first_day.isoformat(), report.period.last_day.isoformat()])
     writer.writerow([])
     writer.writerow(["Summary"])
     writer.writerow(["Total Hours", report.total_hours])
