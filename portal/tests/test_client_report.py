@@ -120,3 +120,12 @@ def test_days_follow_the_contacts_time_zone(dana_client, dana, acme_hours):
     report = dana_client.get("/portal/?days=7").context["report"]
 
     assert [(d.date.isoformat(), d.seconds) for d in report.days][-2:] == [(day(1), 8100), (day(0), 6000)]
+
+
+def test_report_queries_do_not_grow_with_the_entries(dana_client, acme_hours, django_assert_num_queries):
+    # session, user, client, profile (time zone), hours per project, projects, hours per day,
+    # entry count, entries (with project, task and owner joined)
+    with django_assert_num_queries(9):
+        response = dana_client.get("/portal/?days=365")
+
+    assert len(response.context["entries"]) == 6

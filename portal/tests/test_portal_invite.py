@@ -13,6 +13,7 @@ def invite_url(client):
 
 def test_admin_invites_a_contact_who_sets_a_password_and_logs_in(charlie_client, client, acme):
     assert invite_url(acme).encode() in charlie_client.get(f"/admin/timetracker/client/{acme.pk}/change/").content
+    assert "Invite a portal contact for Acme" in charlie_client.get(invite_url(acme)).content.decode()
 
     response = charlie_client.post(invite_url(acme), {"email": "Erin@Acme.example", "first_name": "Erin"}, follow=True)
 
