@@ -64,10 +64,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the session and auth middleware: during a restore it answers 503 before anything
+    # could query the session or user tables.
+    "portal.middleware.RestoreMaintenanceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.PortalContactMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -85,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.current_client",
             ],
         },
     },
@@ -196,3 +201,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UN
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
 # Restore flag (backups/restore_flag.py): its time-to-live, refreshed by the running restore.
 RESTORE_FLAG_TTL_SECONDS = env_int("RESTORE_FLAG_TTL_SECONDS", 60)
+# While the restore flag is set every page answers 503 (JSON under /api/) except paths starting
+# with one of these: the admin's backup/restore status pages, static files, and the portal login
+# (which renders without database access).
+RESTORE_MAINTENANCE_EXEMPT_PATHS = ["/admin/backups/", "/static/", "/portal/login/"]
+RESTORE_RETRY_AFTER_SECONDS = env_int("RESTORE_RETRY_AFTER_SECONDS", 30)
+
+# Portal invitations are e-mailed; without EMAIL_HOST they go to the console.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", CONTACT_EMAIL)
