@@ -162,7 +162,7 @@ def test_duplicate_matched_on_a_custom_field_by_default(session):
 
 def test_inactive_client_stays_inactive_and_custom_field_is_updated(session):
     acme = Client.objects.create(
-        name="Acme", status="inactive", email="old@acme.example", default_hourly_rate=Decimal("80"),
+        name="Acme", status="inactive", email="old@acme.example", default_hourly_rate=Decimal(80),
         custom_fields={"erp_id": "A-1", "region": "north"},
     )
     client, token = session
