@@ -380,9 +380,13 @@ def client_row_clean(layout: ClientCsvLayout, record) -> ClientRow | list[RowErr
             if primary_at is not None:
                 fail(positions["is_primary"], f"only one contact can be primary; contact {primary_at} already is")
             primary_at = number
-        contacts.append(ContactRow(number=number, values=contact_values))
-    if len({contact.name_key for contact in contacts}) < len(contacts):
-        errors.append(RowError(record.line, "contact_<N>_first_name", "", "two contacts have the same name"))
+        contact = ContactRow(number=number, values=contact_values)
+        # Contacts are matched by name on update, so two with one name cannot be told apart.
+        twin = next((other for other in contacts if other.name_key == contact.name_key), None)
+        if twin is not None:
+            name_field = "first_name" if contact_values.get("first_name") else "last_name"
+            fail(positions[name_field], f"contact {twin.number} has the same name")
+        contacts.append(contact)
     if errors:
         return errors
     return ClientRow(line=record.line, values=values, custom_fields=custom_fields, contacts=contacts, raw=raw)

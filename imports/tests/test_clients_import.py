@@ -311,3 +311,12 @@ def test_csrf_is_enforced(charlie):
 
 def test_needs_login(client):
     assert client.post(URL).status_code == 401
+
+
+def test_two_contacts_with_the_same_name_is_an_error(session):
+    client, token = session
+    post(client, token, "name,contact_1_first_name,contact_1_last_name,contact_2_first_name,contact_2_last_name\n"
+                        "Acme,Jane,Roe,Jane,Roe\n")
+    assert DataImport.objects.get().row_errors == [
+        {"line": 2, "column": "contact_2_first_name", "value": "Jane", "message": "contact 1 has the same name"}
+    ]
