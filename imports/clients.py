@@ -548,6 +548,9 @@ class ClientCsvImport:
         if target is None:
             self.outcome.decisions.append(Decision("create", row))
             return []
+        earlier = next((d.row.line for d in self.outcome.decisions if d.client is target), None)
+        if earlier is not None:
+            return error(f"matches the same existing client ('{target.name}') as line {earlier}")
         if editable is not None and target.pk not in editable:
             return error(f"only an admin can update client '{target.name}' (you track no time for it)")
         action = "update" if _client_changes(target, row) else "unchanged"
@@ -698,6 +701,24 @@ def clients_import_run(*, data_import_id: int) -> DataImport:
     """The task body: check every row, then write all clients and contacts in one
     transaction, or nothing when a row is invalid and skipping invalid rows was not chosen.
     Skipped duplicates are listed in `row_errors` with their own message; they are not failures."""
+    try:
+        return _clients_import_run(data_import_id=data_import_id)
+    except (OperationalError, InterfaceError):
+        raise  # the connection, not the data: the task retries (nothing was written)
+    except Exception as error:
+        # Never leave an import "processing" for ever: the page would poll it without end.
+        logger.exception("Client import %s failed", data_import_id)
+        data_import = DataImport.objects.get(pk=data_import_id)
+        if data_import.is_finished:
+            return data_import
+        return _finish(
+            data_import,
+            status=DataImport.Status.FAILED,
+            message=f"Nothing was imported: the import failed unexpectedly ({type(error).__name__}: {error}).",
+        )
+
+
+def _clients_import_run(*, data_import_id: int) -> DataImport:
     data_import = DataImport.objects.get(pk=data_import_id)
     if data_import.is_finished:
         return data_import
@@ -737,7 +758,7 @@ def clients_import_run(*, data_import_id: int) -> DataImport:
             run.write()
         except (OperationalError, InterfaceError):
             raise
-        except DatabaseError as error:
+        except DatabaseError as error:  # e.g. a client created by someone else since the check
             logger.exception("Client import %s failed", data_import_id)
             return _finish(
                 data_import,

@@ -320,3 +320,23 @@ def test_two_contacts_with_the_same_name_is_an_error(session):
     assert DataImport.objects.get().row_errors == [
         {"line": 2, "column": "contact_2_first_name", "value": "Jane", "message": "contact 1 has the same name"}
     ]
+
+
+def test_two_rows_matching_one_existing_client_is_an_error(session):
+    Client.objects.create(name="Acme", custom_fields={"erp_id": "A-1"})
+    client, token = session
+    post(client, token, "name,custom_field_erp_id\nAcme,\nAcme Renamed,A-1\n", skip_duplicates="false")
+    assert DataImport.objects.get().row_errors == [{
+        "line": 3, "column": "name", "value": "Acme Renamed",
+        "message": "matches the same existing client ('Acme') as line 2",
+    }]
+    assert list(Client.objects.values_list("name", flat=True)) == ["Acme"]
+
+
+def test_rename_through_a_custom_field_match(session):
+    Client.objects.create(name="Acme", status="archived", custom_fields={"erp_id": "A-1"})
+    client, token = session
+    post(client, token, "name,custom_field_erp_id\nAcme Renamed,A-1\n", skip_duplicates="false")
+    assert list(Client.objects.values_list("name", "status", "custom_fields")) == [
+        ("Acme Renamed", "archived", {"erp_id": "A-1"})
+    ]
