@@ -75,9 +75,9 @@ CUSTOM_FIELD_PREFIX = "custom_field_"
 CONTACT_COLUMN = re.compile(r"contact_(\d+)_(" + "|".join(CONTACT_FIELDS) + r")", re.IGNORECASE)
 # Multi-line free text keeps its inner layout; everything else is trimmed.
 UNTRIMMED = {"description", "address", "notes"}
-MAX_LENGTHS = {"name": 200, "contact_person": 200, "phone": 64}
+MAX_LENGTHS = {"name": 200, "contact_person": 200, "email": 254, "phone": 64}
 CONTACT_MAX_LENGTHS = {
-    "first_name": 100, "last_name": 100, "phone": 64, "mobile": 64, "title": 100, "department": 100, "role": 50,
+    "first_name": 100, "last_name": 100, "email": 254, "phone": 64, "mobile": 64, "title": 100, "department": 100, "role": 50,
     "tags": 500,
 }
 STATUSES = {choice.value for choice in Client.Status}
@@ -249,7 +249,10 @@ def _decimal(text: str, *, max_digits: int) -> Decimal:
         raise ValueError("not a number")
     if value < 0:
         raise ValueError("must not be negative")
-    value = value.quantize(Decimal("0.01"))
+    try:
+        value = value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # more digits than the decimal context holds
+        value = Decimal(10) ** max_digits
     if len(value.as_tuple().digits) > max_digits:
         raise ValueError(f"too large (at most {max_digits - 2} digits before the decimal point)")
     return value
@@ -273,7 +276,7 @@ def _client_value(name: str, text: str):
             raise ValueError("must be active, inactive or archived")
         return status
     if name == "prepaid_reset_day":
-        if not text.isdigit() or not 1 <= int(text) <= 28:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 28:
             raise ValueError("must be a whole number from 1 to 28")
         return int(text)
     if name == "email":

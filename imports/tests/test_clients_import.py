@@ -340,3 +340,23 @@ def test_rename_through_a_custom_field_match(session):
     assert list(Client.objects.values_list("name", "status", "custom_fields")) == [
         ("Acme Renamed", "archived", {"erp_id": "A-1"})
     ]
+
+
+def test_numbers_out_of_range_and_long_text(session):
+    client, token = session
+    post(client, token, "name,default_hourly_rate,prepaid_hours_monthly,prepaid_reset_day,phone\n"
+                        f"Acme,1e40,100000,²,{'1' * 65}\n")
+    assert DataImport.objects.get().row_errors == [
+        {"line": 2, "column": "default_hourly_rate", "value": "1e40",
+         "message": "too large (at most 7 digits before the decimal point)"},
+        {"line": 2, "column": "prepaid_hours_monthly", "value": "100000",
+         "message": "too large (at most 5 digits before the decimal point)"},
+        {"line": 2, "column": "prepaid_reset_day", "value": "²", "message": "must be a whole number from 1 to 28"},
+        {"line": 2, "column": "phone", "value": "1" * 65, "message": "longer than 64 characters"},
+    ]
+
+
+def test_decimal_comma_is_read(session):
+    client, token = session
+    post(client, token, "name;default_hourly_rate\nAcme;95,5\n")
+    assert Client.objects.get().default_hourly_rate == Decimal("95.50")
