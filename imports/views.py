@@ -88,7 +88,7 @@ def json_error(message: str, *, status: int = 400) -> JsonResponse:
 def import_export_page(request):
     profile = user_profile_get_or_create(user=request.user)
     form = CsvImportForm(initial={"timezone": profile.timezone})
-    clients_form = ClientCsvImportForm(initial={"skip_duplicates": True}, prefix="clients")
+    clients_form = ClientCsvImportForm()  # labels and help texts; the section writes its own inputs
     history = data_imports_visible_to(user=request.user)[:HISTORY_LIMIT]
     return render(
         request,
