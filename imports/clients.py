@@ -319,7 +319,6 @@ class ClientRow:
     values: dict  # client field -> value, only the non-empty cells ("name" always)
     custom_fields: dict[str, str]  # only the non-empty cells
     contacts: list[ContactRow]
-    raw: dict[str, str]  # column -> cell, for messages
 
     @property
     def name(self) -> str:
@@ -392,7 +391,7 @@ def client_row_clean(layout: ClientCsvLayout, record) -> ClientRow | list[RowErr
         contacts.append(contact)
     if errors:
         return errors
-    return ClientRow(line=record.line, values=values, custom_fields=custom_fields, contacts=contacts, raw=raw)
+    return ClientRow(line=record.line, values=values, custom_fields=custom_fields, contacts=contacts)
 
 
 # --------------------------------------------------------------------------------------
