@@ -7,8 +7,12 @@ import io
 import tablib
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
@@ -17,6 +21,17 @@ from import_export.results import Error, Result, RowResult
 from timetracker.lib.csv_dialects import sniff_delimiter
 from timetracker.lib.timeparse import DATE_ORDERS
 
+from .clients import (
+    ClientImportOptions,
+    clients_csv_rows,
+    clients_csv_text,
+    clients_export_file_name,
+    clients_import_create,
+    clients_import_preview,
+    clients_upload_check,
+    detection_fields_parse,
+)
+from .forms import ClientCsvImportForm
 from .models import DataImport
 from .resources import EXPORT_COLUMNS, TimeEntryResource
 from .services import (
@@ -27,6 +42,7 @@ from .services import (
     csv_upload_store,
     stored_file_path,
 )
+from .views import upload_from_token, upload_token_for
 
 
 @admin.register(DataImport)
@@ -171,3 +187,70 @@ def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_na
     except ImportFileError as error:
         result.append_base_error(Error(error))
     return result
+
+
+class ClientCsvAdminMixin:
+    """The Client admin's CSV import (upload -> preview -> confirm, through the client import
+    service) and an action exporting the selected clients in the same layout."""
+
+    change_list_template = "admin/timetracker/client/change_list.html"
+    actions = ["export_clients_csv"]
+
+    def get_urls(self):
+        own = [
+            path(
+                "import-csv/",
+                self.admin_site.admin_view(self.import_csv_view),
+                name="timetracker_client_import_csv",
+            )
+        ]
+        return own + super().get_urls()
+
+    @admin.action(description="Export selected clients as CSV (the import layout)")
+    def export_clients_csv(self, request, queryset):
+        response = HttpResponse(clients_csv_text(clients_csv_rows(queryset)), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
+        return response
+
+    def import_csv_view(self, request):
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import clients from CSV"}
+        if request.method != "POST":
+            context["form"] = ClientCsvImportForm()
+            return TemplateResponse(request, "admin/timetracker/client/import_csv.html", context)
+        form = ClientCsvImportForm(request.POST, request.FILES)
+        context["form"] = form
+        if not form.is_valid():
+            context["error"] = form.first_error()
+            return TemplateResponse(request, "admin/timetracker/client/import_csv.html", context)
+        data = form.cleaned_data
+        options = ClientImportOptions(
+            skip_duplicates=data["skip_duplicates"],
+            duplicate_detection_fields=detection_fields_parse(data["duplicate_detection_fields"]),
+            skip_invalid=data["skip_invalid"],
+        )
+        try:
+            if data["file"] is None:
+                stored, name = upload_from_token(user=request.user, token=data["upload_token"])
+            else:
+                name = data["file"].name
+                stored = csv_upload_store(user=request.user, uploaded_file=data["file"])
+            clients_upload_check(stored_file=stored, options=options)
+            if data["file"] is not None:
+                context["preview"] = clients_import_preview(user=request.user, stored_file=stored, options=options)
+                context["upload_token"] = upload_token_for(user=request.user, stored_file=stored, source_file_name=name)
+                context["options"] = data
+                return TemplateResponse(request, "admin/timetracker/client/import_csv.html", context)
+            data_import = clients_import_create(
+                user=request.user, stored_file=stored, source_file_name=name, options=options
+            )
+        except ImportFileError as error:
+            context["error"] = str(error)
+            return TemplateResponse(request, "admin/timetracker/client/import_csv.html", context)
+        data_import.refresh_from_db()
+        level = messages.ERROR if data_import.status == DataImport.Status.FAILED else messages.SUCCESS
+        messages.add_message(
+            request, level, f"Import #{data_import.pk} {data_import.get_status_display()}: {data_import.status_message}"
+        )
+        return redirect("admin:timetracker_client_changelist")

@@ -9,6 +9,7 @@ import tempfile
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -21,9 +22,19 @@ from rest_framework.views import APIView
 from timetracker.authentication import scope_required
 from timetracker.models import TIMEZONE_CHOICES
 
+from .clients import (
+    ClientImportOptions,
+    clients_csv_rows,
+    clients_csv_text,
+    clients_export_file_name,
+    clients_import_create,
+    clients_import_preview,
+    clients_upload_check,
+    detection_fields_parse,
+)
 from .forms import DATE_ORDER_CHOICES, request_body_too_large, upload_limit_message, validate_csv_file_name
 from .models import DataImport
-from .selectors import data_imports_visible_to
+from .selectors import clients_for_export, data_imports_visible_to
 from .services import (
     CsvImportOptions,
     ImportFileError,
@@ -474,3 +485,203 @@ class ImportDetailApi(APIView):
         if data_import is None:
             return error_response("Import not found", status.HTTP_404_NOT_FOUND)
         return Response(DataImportOutputSerializer(data_import).data)
+
+
+# ---------------------------------------------------------------------------------------
+# Clients: POST /api/v1/clients/import-csv, GET /api/v1/clients/imports/<id>, GET /api/v1/clients/export.
+
+
+class ClientImportOptionsSerializer(serializers.Serializer):
+    skip_duplicates = serializers.BooleanField(
+        required=False, default=True, help_text="Skip rows matching an existing client (false: update it)."
+    )
+    duplicate_detection_fields = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="Comma list of name, email, custom_field_<key>. Default: name and every custom field in the file.",
+    )
+    skip_invalid = serializers.BooleanField(required=False, default=False)
+    preview = serializers.BooleanField(required=False, default=False)
+
+
+class ClientImportJsonSerializer(ClientImportOptionsSerializer):
+    csv = serializers.CharField(allow_blank=True, trim_whitespace=False, help_text="The CSV text.")
+
+
+class ClientImportMultipartSerializer(ClientImportOptionsSerializer):
+    file = serializers.FileField(help_text="The clients CSV (.csv or .txt).")
+
+
+class ClientPreviewSerializer(serializers.Serializer):
+    delimiter = serializers.CharField()
+    encoding = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    ignored_columns = serializers.ListField(child=serializers.CharField())
+    duplicate_detection_fields = serializers.ListField(child=serializers.CharField())
+    skip_duplicates = serializers.BooleanField()
+    total_rows = serializers.IntegerField()
+    would_create = serializers.IntegerField()
+    would_update = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    skipped_rows = RowErrorSerializer(many=True)
+    sample_rows = serializers.ListField(child=serializers.DictField())
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ClientPreviewResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    preview = ClientPreviewSerializer()
+
+
+def store_request_clients_csv(request) -> tuple[str, str]:
+    """Multipart `file`, then JSON `csv`, then a raw text/csv body: (stored_file, source_file_name)."""
+    body = request.data
+    if hasattr(body, "read"):
+        if is_blank_file(body):
+            raise ApiInputError("Empty CSV")
+        return csv_upload_store(user=request.user, uploaded_file=body), "API request (text/csv body)"
+    uploaded = request.FILES.get("file") if hasattr(request, "FILES") else None
+    if uploaded is not None:
+        try:
+            validate_csv_file_name(uploaded.name or "")
+        except ValidationError as error:
+            raise ApiInputError(error.messages[0]) from None
+        if is_blank_file(uploaded):
+            raise ApiInputError("Empty CSV")
+        return csv_upload_store(user=request.user, uploaded_file=uploaded), uploaded.name
+    text = body.get("csv") if hasattr(body, "get") else None
+    if not isinstance(text, str):
+        raise ApiInputError('Send a multipart "file", JSON {"csv": "..."} or a text/csv body.')
+    if not text.lstrip("\ufeff").strip():
+        raise ApiInputError("Empty CSV")
+    return csv_text_store(user=request.user, text=text), "API request (CSV text)"
+
+
+class ClientsImportCsvApi(APIView):
+    permission_classes = [scope_required("write:clients")]
+    parser_classes = [MultiPartParser, JSONParser, CsvTextParser]
+
+    @extend_schema(
+        operation_id="clients_import_csv",
+        summary="Import clients and contacts from CSV",
+        description=(
+            "Columns name (required), description, contact_person, email, phone, address, default_hourly_rate, "
+            "status, prepaid_hours_monthly, prepaid_reset_day, custom_field_<key>, contact_<N>_<field>. Every row "
+            "is checked first; nothing is written when one is invalid unless `skip_invalid`. Existing clients are "
+            "skipped (`skip_duplicates`, default true) or updated, cells left empty never change. Answers 202 "
+            "with `status_url`; `preview=true` answers the preview (200) and imports nothing. Needs `write:clients`."
+        ),
+        parameters=[
+            OpenApiParameter("skip_duplicates", OpenApiTypes.BOOL),
+            OpenApiParameter("duplicate_detection_fields", OpenApiTypes.STR, description="e.g. name,custom_field_erp_id"),
+            OpenApiParameter("skip_invalid", OpenApiTypes.BOOL),
+            OpenApiParameter("preview", OpenApiTypes.BOOL),
+        ],
+        request={
+            "multipart/form-data": ClientImportMultipartSerializer,
+            "application/json": ClientImportJsonSerializer,
+            "text/csv": OpenApiTypes.STR,
+        },
+        responses={
+            200: OpenApiResponse(ClientPreviewResponseSerializer, description="preview=true: nothing imported"),
+            202: OpenApiResponse(ImportAcceptedSerializer, description="Queued"),
+            400: OpenApiResponse(ErrorSerializer, description="Empty CSV, no name column, not CSV, bad option"),
+            401: AUTH_ERROR,
+            403: AUTH_ERROR,
+            413: OpenApiResponse(ErrorSerializer, description="Over MAX_UPLOAD_SIZE"),
+            429: AUTH_ERROR,
+        },
+        tags=["clients"],
+    )
+    def post(self, request):
+        if request_body_too_large(request):
+            return error_response(
+                upload_limit_message(size=int(request.META["CONTENT_LENGTH"])), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            )
+        try:
+            submitted = request.query_params.dict()
+            if hasattr(request.data, "get"):
+                for key in ClientImportOptionsSerializer().fields:
+                    if key in request.data:
+                        submitted[key] = request.data.get(key)
+            options_input = ClientImportOptionsSerializer(data=submitted)
+            if not options_input.is_valid():
+                field, errors = next(iter(options_input.errors.items()))
+                raise ApiInputError(f"{field}: {flatten_first_error(errors)}")
+            chosen = options_input.validated_data
+            options = ClientImportOptions(
+                skip_duplicates=chosen["skip_duplicates"],
+                duplicate_detection_fields=detection_fields_parse(chosen["duplicate_detection_fields"]),
+                skip_invalid=chosen["skip_invalid"],
+            )
+            stored_file, source_file_name = store_request_clients_csv(request)
+            clients_upload_check(stored_file=stored_file, options=options)
+            if chosen["preview"]:
+                try:
+                    preview = clients_import_preview(user=request.user, stored_file=stored_file, options=options)
+                finally:
+                    stored_file_path(stored_file).unlink(missing_ok=True)
+                return Response({"success": True, "preview": preview.as_dict()})
+            data_import = clients_import_create(
+                user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+            )
+        except ApiInputError as error:
+            return error_response(str(error), message=error.message)
+        except UploadTooLarge as error:
+            return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        except ImportFileError as error:
+            return error_response(str(error))
+        data_import.refresh_from_db()
+        status_url = reverse("api_v1_clients_import_detail", args=[data_import.pk])
+        return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)
+
+
+class ClientsImportDetailApi(APIView):
+    permission_classes = [scope_required("read:clients")]
+
+    @extend_schema(
+        operation_id="clients_imports_retrieve",
+        summary="Status and outcome of a client import",
+        description="Your own client imports (an admin's token sees everyone's). Needs `read:clients`.",
+        responses={200: DataImportOutputSerializer, 401: AUTH_ERROR, 403: AUTH_ERROR,
+                   404: OpenApiResponse(ErrorSerializer), 429: AUTH_ERROR},
+        tags=["clients"],
+    )
+    def get(self, request, import_id: int):
+        data_import = (
+            data_imports_visible_to(user=request.user)
+            .filter(pk=import_id, import_type=DataImport.Type.CSV_CLIENTS)
+            .first()
+        )
+        if data_import is None:
+            return error_response("Import not found", status.HTTP_404_NOT_FOUND)
+        return Response(DataImportOutputSerializer(data_import).data)
+
+
+class ClientsExportApi(APIView):
+    permission_classes = [scope_required("read:clients")]
+
+    @extend_schema(
+        operation_id="clients_export_csv",
+        summary="Export clients as CSV",
+        description=(
+            "`clients_export_<timestamp>.csv` in the layout the client import reads. An admin's token exports every "
+            "client, anyone else's the clients they track time for. Needs `read:clients`."
+        ),
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "inactive", "archived"]),
+            OpenApiParameter("search", OpenApiTypes.STR),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 401: AUTH_ERROR, 403: AUTH_ERROR, 429: AUTH_ERROR},
+        tags=["clients"],
+    )
+    def get(self, request):
+        clients = clients_for_export(
+            user=request.user,
+            status=request.query_params.get("status", ""),
+            search=request.query_params.get("search", ""),
+        )
+        response = HttpResponse(clients_csv_text(clients_csv_rows(clients)), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
+        return response

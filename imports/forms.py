@@ -112,3 +112,33 @@ class CsvImportForm(forms.Form):
             message = errors[0]
             return message if field in ("file", "__all__") else f"{field}: {message}"
         return ""
+
+
+class ClientCsvImportForm(forms.Form):
+    """The client upload on the Import/Export page and POST /api/import/csv/clients. The
+    options may also come in the query string, as the original's
+    `?skip_duplicates=false&duplicate_detection_fields=name,custom_field_erp_id`."""
+
+    file = forms.FileField(
+        required=False, label="Clients CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"})
+    )
+    # Skipping duplicates is the default: an absent field means true (a plain checkbox would mean false).
+    skip_duplicates = FlagField(label="Skip clients that already exist (off: update them)")
+    duplicate_detection_fields = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Match existing clients on",
+        help_text="Comma-separated: name, email, custom_field_<key>. Empty: name and every custom field in the file.",
+    )
+    skip_invalid = FlagField(label="Import valid rows, skip invalid ones")
+    preview = FlagField(widget=forms.HiddenInput)
+    upload_token = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, files=None, **kwargs):
+        if data is not None and "skip_duplicates" not in data:
+            data = data.copy()
+            data["skip_duplicates"] = "true"
+        super().__init__(data, files, **kwargs)
+
+    clean_file = CsvImportForm.clean_file
+    first_error = CsvImportForm.first_error

@@ -1,6 +1,8 @@
 """Reads of the imports app; who may see which import is decided here, once."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+
+from timetracker.models import Client, TimeEntry
 
 from .models import DataImport
 
@@ -11,3 +13,26 @@ def data_imports_visible_to(*, user) -> QuerySet[DataImport]:
     if user.is_staff:
         return imports
     return imports.filter(owner=user)
+
+
+def clients_visible_to(*, user) -> QuerySet[Client]:
+    """Every client for staff; for anyone else the clients they track time for (exporting or
+    updating all clients is for admins only)."""
+    if user.is_staff:
+        return Client.objects.all()
+    return Client.objects.filter(pk__in=TimeEntry.objects.filter(owner=user).values("project__client"))
+
+
+def clients_for_export(*, user, status: str = "", search: str = "") -> QuerySet[Client]:
+    """What /clients/export writes: `status` active, inactive or archived (anything else: all)
+    and `search` in the name, e-mail, contact person or description."""
+    clients = clients_visible_to(user=user)
+    if status in Client.Status.values:
+        clients = clients.filter(status=status)
+    if search.strip():
+        term = search.strip()
+        clients = clients.filter(
+            Q(name__icontains=term) | Q(email__icontains=term) | Q(contact_person__icontains=term)
+            | Q(description__icontains=term)
+        )
+    return clients.order_by("name")

@@ -18,10 +18,27 @@ from timetracker.decorators import login_required_json
 from timetracker.services import user_profile_get_or_create
 
 from .api import DataImportOutputSerializer, import_accepted_data, stored_csv_check
-from .forms import CsvImportForm, request_body_too_large, upload_limit_message
+from .clients import (
+    CLIENTS_TEMPLATE_FILE_NAME,
+    ClientImportOptions,
+    clients_csv_rows,
+    clients_csv_text,
+    clients_export_file_name,
+    clients_import_create,
+    clients_import_preview,
+    clients_template_csv,
+    clients_upload_check,
+    detection_fields_parse,
+)
+from .forms import (
+    ClientCsvImportForm,
+    CsvImportForm,
+    request_body_too_large,
+    upload_limit_message,
+)
 from .models import DataImport
 from .resources import TEMPLATE_COLUMNS
-from .selectors import data_imports_visible_to
+from .selectors import clients_for_export, data_imports_visible_to
 from .services import (
     CsvImportOptions,
     ImportFileError,
@@ -71,11 +88,12 @@ def json_error(message: str, *, status: int = 400) -> JsonResponse:
 def import_export_page(request):
     profile = user_profile_get_or_create(user=request.user)
     form = CsvImportForm(initial={"timezone": profile.timezone})
+    clients_form = ClientCsvImportForm()  # labels and help texts; the section writes its own inputs
     history = data_imports_visible_to(user=request.user)[:HISTORY_LIMIT]
     return render(
         request,
         "imports/import_export.html",
-        {"form": form, "history": history, "show_owner": request.user.is_staff},
+        {"form": form, "clients_form": clients_form, "history": history, "show_owner": request.user.is_staff},
     )
 
 
@@ -173,3 +191,78 @@ def api_import_status(request, import_id: int):
 def api_import_history(request):
     imports = data_imports_visible_to(user=request.user)[:HISTORY_LIMIT]
     return JsonResponse({"imports": DataImportOutputSerializer(imports, many=True).data})
+
+
+@login_required_json
+@require_GET
+def import_template_clients_csv(request):
+    response = HttpResponse(clients_template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{CLIENTS_TEMPLATE_FILE_NAME}"'
+    return response
+
+
+@csrf_exempt  # the size guard runs first so an oversize body is never parsed; CSRF is checked right after
+@login_required_json
+@require_POST
+def api_import_csv_clients(request):
+    """POST /api/import/csv/clients: multipart `file` (or a preview's `upload_token`);
+    `skip_duplicates` (default true), `duplicate_detection_fields` (comma list) and
+    `skip_invalid`, in the form or the query string; `preview=1` answers the preview only."""
+    if request_body_too_large(request):
+        return json_error(upload_limit_message(size=int(request.META["CONTENT_LENGTH"])), status=413)
+    return _api_import_csv_clients(request)
+
+
+@csrf_protect
+def _api_import_csv_clients(request):
+    submitted = request.GET.copy()
+    submitted.update(request.POST)  # a form field wins over the same name in the query string
+    form = ClientCsvImportForm(submitted, request.FILES)
+    if not form.is_valid():
+        return json_error(form.first_error())
+    data = form.cleaned_data
+    options = ClientImportOptions(
+        skip_duplicates=data["skip_duplicates"],
+        duplicate_detection_fields=detection_fields_parse(data["duplicate_detection_fields"]),
+        skip_invalid=data["skip_invalid"],
+    )
+    try:
+        if data["file"] is None:
+            stored_file, source_file_name = upload_from_token(user=request.user, token=data["upload_token"])
+        else:
+            source_file_name = data["file"].name
+            stored_file = csv_upload_store(user=request.user, uploaded_file=data["file"])
+        clients_upload_check(stored_file=stored_file, options=options)
+        if data["preview"]:
+            preview = clients_import_preview(user=request.user, stored_file=stored_file, options=options)
+            token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
+            return JsonResponse(
+                {"success": True, "preview": preview.as_dict(), "upload_token": token, "file_name": source_file_name}
+            )
+        data_import = clients_import_create(
+            user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+        )
+    except UploadTooLarge as error:
+        return json_error(str(error), status=413)
+    except ImportFileError as error:
+        return json_error(str(error))
+    data_import.refresh_from_db()
+    status_url = reverse("api_import_status", args=[data_import.pk])
+    return JsonResponse(
+        import_accepted_data(data_import, status_url=status_url),
+        status=200 if data_import.is_finished else 202,
+    )
+
+
+@login_required
+@require_GET
+def clients_export(request):
+    """GET /clients/export?status=active|inactive|archived&search=…: the clients CSV, in the
+    layout the client import reads. Admins get every client, others the clients they track
+    time for."""
+    clients = clients_for_export(
+        user=request.user, status=request.GET.get("status", ""), search=request.GET.get("search", "")
+    )
+    response = HttpResponse(clients_csv_text(clients_csv_rows(clients)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
+    return response

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from exports.admin_actions import export_selected_time_entries
-from imports.admin import TimeEntryImportExportMixin
+from imports.admin import ClientCsvAdminMixin, TimeEntryImportExportMixin
 from portal.admin import PortalInviteAdminMixin
 from travel.admin_actions import TRAVEL_EXPORT_ACTIONS
 
@@ -32,7 +32,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(PortalInviteAdminMixin, admin.ModelAdmin):
+class ClientAdmin(PortalInviteAdminMixin, ClientCsvAdminMixin, admin.ModelAdmin):
     list_display = ["name", "status", "email", "default_hourly_rate", "updated_at"]
     search_fields = ["name", "email", "contact_person"]
     list_filter = ["status"]
