@@ -1,17 +1,79 @@
-"""Reads of the backups app (from BACKUP_DIR, never from the database). Skeleton."""
+"""Reads of the backups app. Backups are the archives in BACKUP_DIR and their manifests are
+the metadata; the restore status is a file there too. Nothing here touches the database, so
+the backup list and the status page keep working while a restore replaces it."""
 
 from __future__ import annotations
 
-from .types import BackupInfo, RestoreStatus
+import json
+import logging
+import re
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+
+from .archive import FORMAT_PORTABLE, MANIFEST_MAX_BYTES, MANIFEST_NAME
+from .status import status_read
+from .types import BackupInfo, BackupNotFound, RestoreStatus
+
+logger = logging.getLogger(__name__)
+
+BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.zip$")
+
+
+def backup_info_from_manifest(path: Path, manifest: dict) -> BackupInfo:
+    return BackupInfo(
+        name=path.name,
+        path=path,
+        size=path.stat().st_size,
+        created_at=datetime.fromisoformat(manifest["created_at"]),
+        engine=manifest["engine"],
+        version=manifest["version"],
+        portable=manifest["format"] == FORMAT_PORTABLE,
+        trigger=manifest.get("trigger", ""),
+    )
+
+
+def _read_info(path: Path) -> BackupInfo | None:
+    """The manifest only (a full check is the restore's job); None if it is not a backup."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.getinfo(MANIFEST_NAME).file_size > MANIFEST_MAX_BYTES:
+                return None
+            return backup_info_from_manifest(path, json.loads(archive.read(MANIFEST_NAME)))
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        logger.warning("Not listed: %s is not a readable backup", path.name)
+        return None
 
 
 def backup_list() -> list[BackupInfo]:
-    raise NotImplementedError
+    """Every backup in BACKUP_DIR, newest first."""
+    folder = Path(settings.BACKUP_DIR)
+    if not folder.is_dir():
+        return []
+    infos = []
+    for path in folder.iterdir():
+        if BACKUP_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+            info = _read_info(path)
+            if info is not None:
+                infos.append(info)
+    return sorted(infos, key=lambda info: (info.created_at, info.name), reverse=True)
 
 
 def backup_get(name: str) -> BackupInfo:
-    raise NotImplementedError
+    """The backup called `name` in BACKUP_DIR; BackupNotFound for anything else, including
+    names that try to leave the folder."""
+    if not isinstance(name, str) or not BACKUP_NAME.match(name) or ".." in name:
+        raise BackupNotFound(f'No backup named "{name}".')
+    path = Path(settings.BACKUP_DIR) / name
+    if path.is_symlink() or not path.is_file():
+        raise BackupNotFound(f'No backup named "{name}".')
+    info = _read_info(path)
+    if info is None:
+        raise BackupNotFound(f'"{name}" is not a readable backup.')
+    return info
 
 
 def restore_status_get() -> RestoreStatus:
-    raise NotImplementedError
+    return status_read()

@@ -1,30 +1,473 @@
-"""Writes of the backups app: creating, restoring and deleting backups. (Skeleton: signatures first.)"""
+"""Writes of the backups app: creating, restoring and deleting backups.
+
+A backup is a file in BACKUP_DIR whose manifest is its metadata (see archive.py); the restore
+status is a JSON file next to it (status.py). Neither lives in the database, which a restore
+replaces. A restore runs in the background (`backups.tasks.backup_restore_task`) or, from
+`manage.py backup_restore`, in the calling process; both call `backup_restore`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import time
+import uuid
+import zipfile
 from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from .types import BackupInfo, BackupRejected, RestoreFailed, RestoreInProgress, RestoreStatus
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from . import database
+from .archive import (
+    FILES_PREFIX,
+    FORMAT_NATIVE,
+    FORMAT_PORTABLE,
+    MANIFEST_FORMAT_VERSION,
+    MANIFEST_NAME,
+    PG_DUMP_MEMBER,
+    SQLITE_MEMBER,
+    ValidatedArchive,
+    archive_validate,
+    member_name_is_safe,
+    stored_file_relative,
+)
+from .restore_flag import is_database_restore_in_progress, restore_flag_held
+from .selectors import backup_get, backup_info_from_manifest
+from .status import restore_lock, status_read, status_write
+from .types import (
+    BackupError,
+    BackupInfo,
+    BackupRejected,
+    RestoreFailed,
+    RestoreInProgress,
+    RestoreStatus,
+)
 
 __all__ = [
     "BackupInfo", "BackupRejected", "RestoreFailed", "RestoreInProgress", "RestoreStatus",
-    "backup_create", "backup_delete", "backup_restore", "restore_request",
+    "backup_create", "backup_delete", "backup_restore", "backup_upload_store", "restore_request",
 ]
+
+logger = logging.getLogger(__name__)
+
+RESTORE_RUNNING_MESSAGE = "A restore is in progress; try again when it has finished."
+_TRIGGER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CHUNK = 1024 * 1024
+# Tables post_migrate fills for models an applied migration added: their counts may grow.
+_TABLES_MIGRATE_MAY_FILL = {"django_content_type", "auth_permission"}
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _backup_dir() -> Path:
+    path = Path(settings.BACKUP_DIR).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _restore_active(status: RestoreStatus) -> bool:
+    if is_database_restore_in_progress():
+        return True
+    # Queued but not started: the flag is not set yet. A task that never started (no worker)
+    # stops blocking after RESTORE_QUEUE_STALE_SECONDS.
+    stale_after = timedelta(seconds=int(getattr(settings, "RESTORE_QUEUE_STALE_SECONDS", 3600)))
+    return status.state == "queued" and status.queued_at is not None and status.queued_at > _now() - stale_after
+
+
+# ---------------------------------------------------------------- backup
 
 
 def backup_create(*, portable: bool = False, trigger: str = "manual", output: Path | None = None,
                   progress: Callable[[int, int], None] | None = None) -> BackupInfo:
-    raise NotImplementedError
+    """Write a backup archive (into BACKUP_DIR, or to `output`) and return what it holds.
+    Raises RestoreInProgress while a restore is queued or running."""
+    if _restore_active(status_read()):
+        raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
+    return _backup_write(portable=portable, trigger=trigger, output=output, progress=progress)
 
 
-def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
-    raise NotImplementedError
+def _backup_name(created: datetime, *, portable: bool, trigger: str) -> Path:
+    stem = f"backup-{created:%Y%m%d-%H%M%S}-{trigger}{'-portable' if portable else ''}"
+    candidate = _backup_dir() / f"{stem}.zip"
+    number = 2
+    while candidate.exists():
+        candidate = _backup_dir() / f"{stem}-{number}.zip"
+        number += 1
+    return candidate
 
 
-def backup_restore(*, archive_path: Path) -> RestoreStatus:
-    raise NotImplementedError
+def _stored_files() -> list[tuple[str, Path]]:
+    """Files under PRIVATE_STORAGE_DIR (exports, uploads), without BACKUP_DIR and links."""
+    root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
+    if not root.is_dir():
+        return []
+    excluded = _backup_dir()
+    found = []
+    for directory, subdirectories, names in os.walk(root):
+        current = Path(directory)
+        subdirectories[:] = sorted(
+            name for name in subdirectories
+            if (current / name).resolve() != excluded and not (current / name).is_symlink())
+        for name in sorted(names):
+            path = current / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            relative = path.relative_to(root).as_posix()
+            if member_name_is_safe(relative):
+                found.append((relative, path))
+            else:
+                logger.warning("Backup skips a stored file whose name cannot be archived: %r", relative)
+    return found
+
+
+class _MemberWriter:
+    """Streams one archive member while hashing it, so the manifest's checksum is of the
+    bytes actually archived even if the source changes meanwhile."""
+
+    def __init__(self, archive: zipfile.ZipFile, name: str, *, compress: bool):
+        info = zipfile.ZipInfo(name, date_time=time.gmtime()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        info.external_attr = (stat.S_IFREG | 0o600) << 16
+        self.stream = archive.open(info, "w", force_zip64=True)
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self.stream.write(chunk)
+
+    def close(self) -> dict:
+        self.stream.close()
+        return {"sha256": self.digest.hexdigest(), "size": self.size}
+
+
+def _archive_file(archive: zipfile.ZipFile, name: str, source: Path, *, compress: bool = True) -> dict:
+    writer = _MemberWriter(archive, name, compress=compress)
+    with open(source, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            writer.write(chunk)
+    return writer.close()
+
+
+def _backup_write(*, portable: bool, trigger: str, output: Path | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> BackupInfo:
+    if not _TRIGGER.match(trigger):
+        raise BackupError(f"invalid trigger {trigger!r}")
+    created = _now()
+    final = Path(output).resolve() if output else _backup_name(created, portable=portable, trigger=trigger)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
+    work = _work_dir("backup")
+    engine = database.engine_name()
+    stored_files = _stored_files()
+    members: dict[str, dict] = {}
+    manifest: dict = {}
+    try:
+        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+            if portable:
+                def write_member(name: str, writer: Callable) -> None:
+                    member = _MemberWriter(archive, name, compress=True)
+                    writer(member)
+                    members[name] = member.close()
+
+                models, counts = database.portable_dump(write_member, progress)
+                manifest["models"] = models
+            else:
+                total = 1 + len(stored_files)
+                database_file = work / "database"
+                counts = database.native_dump(database_file)
+                member = PG_DUMP_MEMBER if engine == "postgresql" else SQLITE_MEMBER
+                # pg_dump's custom format is compressed already.
+                members[member] = _archive_file(archive, member, database_file, compress=engine != "postgresql")
+                database_file.unlink()
+                if progress:
+                    progress(1, total)
+            for done, (relative, path) in enumerate(stored_files, start=1):
+                try:
+                    members[FILES_PREFIX + relative] = _archive_file(archive, FILES_PREFIX + relative, path)
+                except FileNotFoundError:
+                    continue  # deleted (an expired export) since the listing
+                if progress and not portable:
+                    progress(1 + done, total)
+            manifest.update({
+                "product": "TimeTracker",
+                "format_version": MANIFEST_FORMAT_VERSION,
+                "format": FORMAT_PORTABLE if portable else FORMAT_NATIVE,
+                "version": settings.VERSION,
+                "engine": engine,
+                "created_at": created.isoformat(),
+                "trigger": trigger,
+                "migrations": database.applied_migrations(),
+                "row_counts": counts,
+                "members": members,
+            })
+            archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True))
+        os.replace(partial, final)  # a backup appears whole or not at all
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    logger.info("Backup %s written (%s, %s rows)", final.name, manifest["format"], sum(counts.values()))
+    return backup_info_from_manifest(final, manifest)
+
+
+def _work_dir(purpose: str) -> Path:
+    path = _backup_dir() / f".work-{purpose}-{uuid.uuid4().hex}"
+    path.mkdir()
+    return path
 
 
 def backup_delete(*, name: str) -> None:
-    raise NotImplementedError
+    """Delete a backup from BACKUP_DIR (not while it is being restored)."""
+    info = backup_get(name)
+    status = status_read()
+    if status.archive_name == info.name and _restore_active(status):
+        raise RestoreInProgress("That backup is being restored; it can be deleted when the restore has finished.")
+    info.path.unlink(missing_ok=True)
+
+
+def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> BackupInfo:
+    """Store an uploaded archive in BACKUP_DIR after validating it; a rejected upload is not kept."""
+    limit = max_size or int(settings.MAX_UPLOAD_SIZE)
+    partial = _backup_dir() / f".upload-{uuid.uuid4().hex}.partial"
+    size = 0
+    try:
+        with open(partial, "wb") as out:
+            chunks = uploaded_file.chunks() if hasattr(uploaded_file, "chunks") else iter(
+                lambda: uploaded_file.read(_CHUNK), b"")
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise BackupRejected(f"Backup rejected: larger than the upload limit of {limit} bytes")
+                out.write(chunk)
+        validated = _archive_check(partial)
+        final = _backup_name(_now(), portable=validated.portable, trigger="uploaded")
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    return backup_info_from_manifest(final, validated.manifest)
+
+
+# ---------------------------------------------------------------- restore
+
+
+def _archive_check(path: Path) -> ValidatedArchive:
+    """Everything that can be known before touching the database."""
+    validated = archive_validate(Path(path))
+    unknown = database.unknown_migrations(validated.manifest["migrations"])
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise BackupRejected(
+            f"Backup rejected: it was made by newer code (version {validated.manifest['version']}; "
+            f"migrations this version does not know: {shown})")
+    current = database.engine_name()
+    if not validated.portable and validated.engine != current:
+        raise BackupRejected(
+            f"Backup rejected: a {validated.engine} backup cannot be restored into {current}; "
+            "use a portable backup to move between database engines")
+    return validated
+
+
+def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
+    """Validate the archive now (BackupRejected), refuse if a restore is queued or running
+    (RestoreInProgress), then queue `backup_restore_task` and return the queued status."""
+    from .tasks import backup_restore_task
+
+    validated = _archive_check(Path(archive_path))
+    with restore_lock():
+        if _restore_active(status_read()):
+            raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
+        status_write(RestoreStatus(
+            state="queued", step="queued", archive_name=validated.path.name, queued_at=_now(),
+            requested_by=requested_by, message=f"Restore of {validated.path.name} queued by {requested_by}."))
+    try:
+        backup_restore_task.delay(str(validated.path.resolve()))
+    except Exception as error:
+        logger.exception("Could not queue the restore of %s", validated.path.name)
+        status_write(RestoreStatus(state="failed", archive_name=validated.path.name, finished_at=_now(),
+                                   requested_by=requested_by, message=f"The restore could not be queued: {error}"))
+        raise BackupError(f"The restore could not be queued: {error}") from error
+    return status_read()
+
+
+def _wait_for_stale_flag() -> None:
+    """A restore killed with its worker leaves the flag until its TTL runs out; the
+    redelivered task waits that long rather than refusing itself."""
+    deadline = time.monotonic() + int(getattr(settings, "RESTORE_FLAG_TTL_SECONDS", 60)) + 1
+    while is_database_restore_in_progress() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] | None = None) -> RestoreStatus:
+    """Restore the database and stored files from an archive, holding the restore flag.
+    Returns the final status (completed or failed, with the message); on a failure after the
+    database was touched the safety backup is put back. Raises RestoreInProgress only when
+    another restore holds the flag (then nothing was done)."""
+    path = Path(archive_path)
+    started = _now()
+    previous = status_read()
+    try:
+        validated = _archive_check(path)
+    except BackupRejected as error:
+        logger.warning("Restore of %s refused: %s", path.name, error.message)
+        with restore_lock():
+            if not is_database_restore_in_progress():
+                status_write(RestoreStatus(state="failed", message=error.message, archive_name=path.name,
+                                           started_at=started, finished_at=_now(), step="validating",
+                                           requested_by=previous.requested_by))
+        return status_read()
+    _wait_for_stale_flag()
+    with ExitStack() as holding:
+        with restore_lock():
+            if is_database_restore_in_progress():
+                raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
+            holding.enter_context(restore_flag_held())
+        requested_by = previous.requested_by if previous.archive_name == path.name else ""
+        status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress)
+    return status
+
+
+RESTORE_STEPS = ["taking a safety backup", "unpacking", "replacing the database", "applying migrations",
+                 "checking row counts", "replacing stored files"]
+
+
+def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, requested_by: str,
+                          progress: Callable[[int, int], None] | None) -> RestoreStatus:
+    name = validated.path.name
+    status = RestoreStatus(state="running", archive_name=name, started_at=started, requested_by=requested_by,
+                           message=f"Restoring {name}.")
+
+    def step(label: str) -> None:
+        status.step = label
+        status_write(status)
+        logger.info("Restore of %s: %s", name, label)
+        if progress:
+            progress(RESTORE_STEPS.index(label), len(RESTORE_STEPS))
+
+    work = _work_dir("restore")
+    safety: BackupInfo | None = None
+    try:
+        step("taking a safety backup")
+        safety = _backup_write(portable=False, trigger="safety")
+        step("unpacking")
+        staged_files = _stage_files(validated, work)
+        step("replacing the database")
+        if validated.portable:
+            call_command("migrate", interactive=False, verbosity=0)
+            database.portable_load(
+                {member: validated.open_member_lines(member) for member in validated.members()},
+                validated.manifest["models"])
+        else:
+            database.native_replace(_stage_database(validated, work), work_dir=work)
+        _check_row_counts(validated.manifest["row_counts"], after_migrations=False)
+        step("applying migrations")
+        before = sum(len(names) for names in database.applied_migrations().values())
+        call_command("migrate", interactive=False, verbosity=0)
+        applied = sum(len(names) for names in database.applied_migrations().values()) - before
+        step("checking row counts")
+        _check_row_counts(validated.manifest["row_counts"], after_migrations=True)
+        step("replacing stored files")
+        _files_replace(staged_files)
+    except Exception as error:
+        logger.exception("Restore of %s failed", name)
+        reason = error.message if isinstance(error, BackupError) else f"{type(error).__name__}: {error}"
+        message = f"Restore of {name} failed while {status.step}: {reason}."
+        if safety is None:
+            message += " The database was not changed."
+        else:
+            try:
+                _safety_put_back(safety)
+                message += f" The database and stored files were put back from the safety backup {safety.name}."
+            except Exception as second:
+                logger.exception("Putting back the safety backup %s failed", safety.name)
+                message += (f" Putting back the safety backup {safety.name} failed too ({second}); "
+                            "restore it by hand with manage.py backup_restore.")
+        status.state, status.message, status.finished_at = "failed", message, _now()
+        return status_write(status)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = sum(validated.manifest["row_counts"].values())
+    status.state, status.finished_at, status.step = "completed", _now(), "done"
+    status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
+                      f"{len(validated.file_members())} stored files, {applied} migrations applied. "
+                      f"Safety backup: {safety.name}.")
+    if progress:
+        progress(len(RESTORE_STEPS), len(RESTORE_STEPS))
+    return status_write(status)
+
+
+def _stage_database(validated: ValidatedArchive, work: Path) -> Path:
+    member = PG_DUMP_MEMBER if validated.engine == "postgresql" else SQLITE_MEMBER
+    destination = work / "database"
+    with open(destination, "wb") as out:
+        validated.copy_member(member, out)
+    return destination
+
+
+def _stage_files(validated: ValidatedArchive, work: Path) -> dict[str, Path]:
+    """Unpack stored files into the work folder under names WE choose (a counter); the
+    member name is only used later, checked, to compute the destination."""
+    staged = {}
+    folder = work / "files"
+    folder.mkdir()
+    for number, member in enumerate(validated.file_members()):
+        destination = folder / str(number)
+        with open(destination, "wb") as out:
+            validated.copy_member(member, out)
+        staged[stored_file_relative(member).as_posix()] = destination
+    return staged
+
+
+def _files_replace(staged: dict[str, Path]) -> None:
+    root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    for relative, path in _stored_files():
+        if relative not in staged:
+            path.unlink(missing_ok=True)
+    for relative, source in staged.items():
+        destination = root / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if not str(destination.parent.resolve()).startswith(str(root) + os.sep) and destination.parent.resolve() != root:
+            raise BackupRejected(f'Backup rejected: unsafe path "{FILES_PREFIX}{relative}"')
+        if destination.is_symlink():
+            destination.unlink()
+        shutil.move(source, destination)
+
+
+def _check_row_counts(expected: dict[str, int], *, after_migrations: bool) -> None:
+    found = database.current_row_counts(expected)
+    problems = []
+    for table, count in sorted(expected.items()):
+        if after_migrations and table in _TABLES_MIGRATE_MAY_FILL:
+            continue
+        if table not in found:
+            if not after_migrations:  # a migration may drop a table; the restore itself may not
+                problems.append(f"{table} missing")
+        elif found[table] != count:
+            problems.append(f"{table} has {found[table]} rows, the backup {count}")
+    if problems:
+        raise RestoreFailed("row counts differ from the manifest: " + "; ".join(problems[:5]))
+
+
+def _safety_put_back(safety: BackupInfo) -> None:
+    validated = archive_validate(safety.path)
+    work = _work_dir("safety")
+    try:
+        staged_files = _stage_files(validated, work)
+        database.native_replace(_stage_database(validated, work), work_dir=work)
+        _check_row_counts(validated.manifest["row_counts"], after_migrations=False)
+        _files_replace(staged_files)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

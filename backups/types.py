@@ -24,6 +24,10 @@ class RestoreInProgress(BackupError):
     """A restore is queued or running; pages answer 409 with the message."""
 
 
+class BackupNotFound(BackupError):
+    """No backup of that name in BACKUP_DIR (or the name tries to leave it)."""
+
+
 class RestoreFailed(BackupError):
     """The restore went wrong after it started; the safety backup was put back."""
 
