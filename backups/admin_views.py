@@ -21,21 +21,19 @@ from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from imports.forms import human_size, request_body_too_large, upload_limit_message
 
 from . import selectors, services
 from .restore_flag import is_database_restore_in_progress
-from .uploads import UploadTooLarge, restore_upload_store
+from .types import BackupNotFound
 
 STATUS_COOKIE = "backups_status"
 STATUS_COOKIE_SALT = "backups.restore-status"
 STATUS_COOKIE_MAX_AGE = 24 * 60 * 60
-RESTORE_RUNNING_MESSAGE = (
-    "A database restore is in progress. Backups and restores can start again when it has finished."
-)
+RESTORE_RUNNING_MESSAGE = services.RESTORE_RUNNING_MESSAGE
 RESTORE_RUNNING_NO_COOKIE_MESSAGE = (
     "A database restore is in progress. The admin pages are back when it has finished."
 )
@@ -54,6 +52,12 @@ def _refused(request, *, status: int, title: str, message: str, status_link: boo
     if status == 503:
         response["Retry-After"] = "30"
     return response
+
+
+@csrf_protect  # a refusal changes nothing, but a POST without the token is still a 403
+def _refuse_post_during_restore(request):
+    return _refused(request, status=409, title="Restore in progress", message=RESTORE_RUNNING_MESSAGE,
+                    status_link=True)  # fmt: skip
 
 
 def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: bool = False):
@@ -76,8 +80,7 @@ def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: boo
                 if during_restore == "serve":
                     return never_cache(view)(request, *args, restore_running=True, **kwargs)
                 if request.method == "POST":
-                    return _refused(request, status=409, title="Restore in progress",
-                                    message=RESTORE_RUNNING_MESSAGE, status_link=True)  # fmt: skip
+                    return _refuse_post_during_restore(request)
                 return redirect("admin:backups_restore_status")
             user = request.user
             if user.is_active and user.is_staff and not user.is_superuser:
@@ -129,7 +132,7 @@ def backup_create_page(request):
     try:
         info = services.backup_create(portable=portable, trigger="manual")
     except services.RestoreInProgress as error:
-        return _refused(request, status=409, title="Restore in progress", message=str(error) or RESTORE_RUNNING_MESSAGE,
+        return _refused(request, status=409, title="Restore in progress", message=str(error),
                         status_link=True)  # fmt: skip
     messages.success(request, f"Backup {info.name} created ({human_size(info.size)}).")
     return redirect("admin:backups_backup_changelist")
@@ -139,8 +142,8 @@ def backup_create_page(request):
 def backup_download_page(request, name: str):
     try:
         info = selectors.backup_get(name)
-    except Exception as error:  # unknown or unsafe name: whatever backup_get raises, a 404
-        raise Http404("No such backup.") from error
+    except BackupNotFound as error:
+        raise Http404(str(error)) from error
     return FileResponse(open(info.path, "rb"), as_attachment=True, filename=info.name)
 
 
@@ -181,20 +184,22 @@ def backup_restore_page(request):
     form = RestoreForm(request.POST, request.FILES, backups=backups)
     if not form.is_valid():
         return _restore_form(request, form, status=400)
-    if form.cleaned_data["backup"]:
-        archive_path = selectors.backup_get(form.cleaned_data["backup"]).path
-    else:
-        uploaded = form.cleaned_data["archive"]
-        if uploaded.size > settings.MAX_UPLOAD_SIZE:
-            return _refused(request, status=413, title="Restore", message=upload_limit_message(size=uploaded.size))
-        try:
-            archive_path = restore_upload_store(uploaded_file=uploaded)
-        except UploadTooLarge:
-            return _refused(request, status=413, title="Restore", message=upload_limit_message())
+    try:
+        if form.cleaned_data["backup"]:
+            archive_path = selectors.backup_get(form.cleaned_data["backup"]).path
+        else:
+            uploaded = form.cleaned_data["archive"]
+            if uploaded.size > settings.MAX_UPLOAD_SIZE:
+                return _refused(request, status=413, title="Restore", message=upload_limit_message(size=uploaded.size))
+            # Validated and kept in BACKUP_DIR (trigger "uploaded"): it shows in the list afterwards.
+            archive_path = services.backup_upload_store(uploaded_file=uploaded).path
+    except (services.BackupRejected, BackupNotFound) as error:
+        form.add_error(None, str(error))
+        return _restore_form(request, form, status=400)
     try:
         services.restore_request(archive_path=archive_path, requested_by=request.user.get_username())
     except services.RestoreInProgress as error:
-        return _refused(request, status=409, title="Restore in progress", message=str(error) or RESTORE_RUNNING_MESSAGE,
+        return _refused(request, status=409, title="Restore in progress", message=str(error),
                         status_link=True)  # fmt: skip
     except services.BackupRejected as error:
         form.add_error(None, str(error))

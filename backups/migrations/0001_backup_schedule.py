@@ -8,10 +8,10 @@ class Migration(migrations.Migration):
 
     initial = True
 
-    dependencies = [
+    dependencies = [  # noqa: RUF012 (generated)
     ]
 
-    operations = [
+    operations = [  # noqa: RUF012 (generated)
         migrations.CreateModel(
             name='Backup',
             fields=[

@@ -189,8 +189,10 @@ def test_upload_that_is_not_an_archive_is_rejected_with_the_reason(charlie_clien
     with open(archive, "rb") as upload:
         response = charlie_client.post(RESTORE_URL, {"archive": upload, "confirm": "on"})
     assert response.status_code == 400
-    assert response.context["form"].non_field_errors() != []
+    assert response.context["form"].non_field_errors() == [
+        "Backup rejected: not a backup archive (not a readable ZIP file)"]
     assert restore_status_get().state == "idle"
+    assert backup_list() == []  # a rejected upload is not kept
 
 
 @pytest.mark.django_db

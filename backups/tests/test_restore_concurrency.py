@@ -18,7 +18,7 @@ CREATE_URL = "/admin/backups/backup/create/"
 RESTORE_URL = "/admin/backups/backup/restore/"
 STATUS_URL = "/admin/backups/backup/status/"
 STATUS_JSON_URL = "/admin/backups/backup/status.json"
-RUNNING = "A database restore is in progress. Backups and restores can start again when it has finished."
+RUNNING = "A restore is in progress; try again when it has finished."
 
 
 @pytest.fixture
