@@ -20,7 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.core.management.color import no_style
-from django.db import connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
@@ -52,7 +52,7 @@ def unknown_migrations(migrations: dict[str, list[str]]) -> list[str]:
     return [f"{app}.{name}" for app, names in sorted(migrations.items()) for name in names if (app, name) not in known]
 
 
-def table_row_counts(cursor, tables: Iterable[str] | None = None) -> dict[str, int]:
+def table_row_counts(cursor, tables: Iterable[str] | None = None, *, connection=connection) -> dict[str, int]:
     if tables is None:
         tables = connection.introspection.table_names(cursor)
     quote = connection.ops.quote_name
@@ -110,15 +110,24 @@ def _run(command: list[str], *, env: dict[str, str], stdout=None) -> None:
 
 
 def pg_dump(destination: Path) -> dict[str, int]:
-    """Dump the database to `destination` (custom format); return its row counts."""
+    """Dump the database to `destination` (custom format); return its row counts, read in
+    the very snapshot pg_dump dumps. A connection of its own, so that a caller inside a
+    transaction does not matter."""
     args, env = _pg_args_and_env()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cursor.execute("SELECT pg_export_snapshot()")
-        snapshot = cursor.fetchone()[0]
-        counts = table_row_counts(cursor)
-        _run([pg_program("pg_dump"), *args, "--format=custom", "--no-owner", "--no-privileges",
-              f"--snapshot={snapshot}", "-f", str(destination), connection.settings_dict["NAME"]], env=env)
+    snapshot_connection = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        snapshot_connection.ensure_connection()
+        snapshot_connection.set_autocommit(False)
+        with snapshot_connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            counts = table_row_counts(cursor, connection=snapshot_connection)
+            _run([pg_program("pg_dump"), *args, "--format=custom", "--no-owner", "--no-privileges",
+                  f"--snapshot={snapshot}", "-f", str(destination), connection.settings_dict["NAME"]], env=env)
+        snapshot_connection.rollback()
+    finally:
+        snapshot_connection.close()
     return counts
 
 
@@ -228,9 +237,10 @@ def portable_dump(write_member: Callable[[str, Callable], None],
     """Write one `data/<app>.<model>.jsonl` per model through `write_member(name, writer)`;
     return the model labels in order and the row counts, all from one snapshot."""
     models = portable_models()
+    outermost = not connection.in_atomic_block  # else the caller's transaction is the snapshot
     with transaction.atomic():
         with connection.cursor() as cursor:
-            if engine_name() == "postgresql":
+            if engine_name() == "postgresql" and outermost:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             counts = table_row_counts(cursor, _model_tables(models))
         total = sum(model._default_manager.count() for model in models)
