@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from . import admin_views
-from .admin_views import backups_admin_view
+from .admin_views import backups_admin_view, unavailable_during_restore
 from .models import Backup, BackupSchedule
 from .schedule import backup_schedule_get
 
@@ -51,6 +51,13 @@ class BackupScheduleAdmin(admin.ModelAdmin):
     fields = ("enabled", "time_of_day", "retention_days", "last_run_on", "last_run_at", "last_backup_name",
               "last_error")  # fmt: skip
     readonly_fields = ("last_run_on", "last_run_at", "last_backup_name", "last_error")
+
+    def get_urls(self):
+        # Its pages read the row (and the session): during a restore they answer 503 first.
+        urls = super().get_urls()
+        for pattern in urls:
+            pattern.callback = unavailable_during_restore(pattern.callback)
+        return urls
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):

@@ -100,6 +100,19 @@ def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: boo
     return decorate(view) if view is not None else decorate
 
 
+def unavailable_during_restore(view):
+    """For admin pages that need the database: 503 without a query while a restore runs."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if is_database_restore_in_progress():
+            return _refused(request, status=503, title="Restore in progress", message=RESTORE_RUNNING_NO_COOKIE_MESSAGE,
+                            status_link=_status_cookie_holder(request))  # fmt: skip
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _admin_context(request, **context):
     return {**admin.site.each_context(request), **context}
 

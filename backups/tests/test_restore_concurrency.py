@@ -129,3 +129,13 @@ def test_backup_asked_for_while_a_restore_is_queued_is_409(watching_admin):
     assert restore.status_code == 409
     assert '<p class="errornote" id="refusal">' in create.content.decode()
     assert [b.name for b in backup_list()] == [info.name]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/admin/backups/backupschedule/", "/admin/backups/backupschedule/1/change/"])
+def test_schedule_pages_answer_503_during_a_restore_without_a_query(watching_admin, url, django_assert_num_queries):
+    with restore_flag_held(), django_assert_num_queries(0):
+        response = watching_admin.get(url)
+    assert response.status_code == 503
+    assert "A database restore is in progress. The admin pages are back when it has finished." in (
+        response.content.decode())  # fmt: skip
