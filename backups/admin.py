@@ -24,6 +24,9 @@ class BackupAdmin(admin.ModelAdmin):
                  name="backups_restore_status"),
             path("status.json", backups_admin_view(admin_views.restore_status_json, during_restore="serve"),
                  name="backups_restore_status_json"),
+            path("jobs/<str:job_id>/", backups_admin_view(admin_views.backup_job_page), name="backups_backup_job"),
+            path("jobs/<str:job_id>.json", backups_admin_view(admin_views.backup_job_json),
+                 name="backups_backup_job_json"),
             path("<str:name>/download/", backups_admin_view(admin_views.backup_download_page),
                  name="backups_backup_download"),
         ]

@@ -15,7 +15,7 @@ from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from imports.forms import human_size, request_body_too_large, upload_limit_message
 
 from . import selectors, services
+from .backup_jobs import BackupJob, BackupJobNotFound, backup_job_get, backup_job_start
 from .restore_flag import is_database_restore_in_progress
 from .types import BackupNotFound
 
@@ -142,13 +143,41 @@ def _schedule():
 @require_POST
 def backup_create_page(request):
     portable = request.POST.get("portable") in ("1", "on", "true")
-    try:
-        info = services.backup_create(portable=portable, trigger="manual")
-    except services.RestoreInProgress as error:
-        return _refused(request, status=409, title="Restore in progress", message=str(error),
+    # Refused now rather than from inside the job, so the admin gets the 409 (the job's
+    # backup_create checks again).
+    if selectors.restore_status_get().is_active:
+        return _refused(request, status=409, title="Restore in progress", message=RESTORE_RUNNING_MESSAGE,
                         status_link=True)  # fmt: skip
-    messages.success(request, f"Backup {info.name} created ({human_size(info.size)}).")
-    return redirect("admin:backups_backup_changelist")
+    job = backup_job_start(portable=portable, requested_by=request.user.get_username())
+    return redirect("admin:backups_backup_job", job.id)
+
+
+def _job_or_404(job_id: str) -> BackupJob:
+    try:
+        return backup_job_get(job_id)
+    except BackupJobNotFound:
+        raise Http404("No such backup job.") from None
+
+
+def _job_data(job: BackupJob) -> dict:
+    download = reverse("admin:backups_backup_download", args=[job.backup_name]) if job.backup_name else ""
+    return {"id": job.id, "state": job.state, "portable": job.portable, "done": job.done, "total": job.total,
+            "progress_percent": job.progress_percent, "finished": job.finished, "backup_name": job.backup_name,
+            "message": job.message, "download_url": download}  # fmt: skip
+
+
+@require_GET
+def backup_job_page(request, job_id: str):
+    job = _job_or_404(job_id)
+    return TemplateResponse(request, "backups/backup_job.html", _admin_context(
+        request, title="Backup", job=_job_data(job),
+        job_json_url=reverse("admin:backups_backup_job_json", args=[job.id]),
+    ))  # fmt: skip
+
+
+@require_GET
+def backup_job_json(request, job_id: str):
+    return JsonResponse(_job_data(_job_or_404(job_id)))
 
 
 @require_GET

@@ -173,7 +173,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["exports-prune"] = {"task": "exports.tasks.exports_prune", "schedule": timedelta(hours=1)}
 # Backups: every few minutes, take the day's scheduled backup once it is due (backups/schedule.py).
 CELERY_BEAT_SCHEDULE["backups-scheduled"] = {
-    "task": "backups.schedule_tasks.backups_scheduled_run",
+    "task": "backups.backup_tasks.backups_scheduled_run",
     "schedule": timedelta(minutes=env_int("BACKUP_SCHEDULE_CHECK_MINUTES", 5)),
 }
 
@@ -190,7 +190,7 @@ TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 100)
 # xhtml2pdf lays out the whole document in memory (about 70 KB a row): larger PDFs are refused.
 TRAVEL_PDF_MAX_ROWS = env_int("TRAVEL_PDF_MAX_ROWS", 5000)
 # Toggl/Harvest pulls (imports/pull_tasks.py): pacing and page sizes.
-CELERY_IMPORTS = ["imports.pull_tasks", "backups.schedule_tasks"]
+CELERY_IMPORTS = ["imports.pull_tasks", "backups.backup_tasks"]
 TOGGL_MIN_REQUEST_INTERVAL = float(env_str("TOGGL_MIN_REQUEST_INTERVAL", "1.0"))
 TOGGL_REPORT_PAGE_SIZE = env_int("TOGGL_REPORT_PAGE_SIZE", 50)
 HARVEST_PER_PAGE = env_int("HARVEST_PER_PAGE", 2000)

@@ -1,6 +1,8 @@
 """The admin's backup pages: who may see them, the list, create, download, the restore form
 (confirmation, choice or upload, size cap) and the schedule page."""
 
+import json
+
 import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
@@ -88,14 +90,41 @@ def test_list_shows_date_size_engine_version_newest_first(charlie_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_create_takes_a_backup_and_returns_to_the_list(charlie_client):
-    response = charlie_client.post(CREATE_URL, {"portable": "1"}, follow=True)
+def test_create_runs_a_backup_job_whose_page_shows_the_result(charlie_client):
+    response = charlie_client.post(CREATE_URL, {"portable": "1"})
     [info] = backup_list()
-    assert response.redirect_chain == [(LIST_URL, 302)]
     assert info.trigger == "manual"
     assert info.portable is True
-    assert info.path.exists()
-    assert f"Backup {info.name} created (" in response.content.decode()
+    assert response.status_code == 302
+    job_url = response["Location"]
+    job_id = job_url.removeprefix(f"{LIST_URL}jobs/").removesuffix("/")
+    assert job_url == f"{LIST_URL}jobs/{job_id}/"
+    job = json.loads(charlie_client.get(f"{LIST_URL}jobs/{job_id}.json").content)
+    assert job == {
+        "id": job_id, "state": "completed", "portable": True, "done": job["total"], "total": job["total"],
+        "progress_percent": 100, "finished": True, "backup_name": info.name,
+        "message": f"Backup {info.name} created ({info.size} bytes).",
+        "download_url": f"{LIST_URL}{info.name}/download/",
+    }  # fmt: skip
+    page = charlie_client.get(job_url).content.decode()
+    assert '<progress id="job-progress" max="100" value="100">100%</progress>' in page
+    assert f'<a href="{LIST_URL}{info.name}/download/">Download {info.name}</a>' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("job_id", ["0" * 32, "..", "x"])
+def test_unknown_backup_job_is_404(charlie_client, job_id):
+    assert charlie_client.get(f"{LIST_URL}jobs/{job_id}/").status_code == 404
+    assert charlie_client.get(f"{LIST_URL}jobs/{job_id}.json").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_job_page_is_admin_only(charlie_client, client, alice):
+    job_url = charlie_client.post(CREATE_URL)["Location"]
+    client.force_login(alice)
+    response = client.get(job_url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/login/?next={job_url}"
 
 
 @pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from backups.backup_tasks import backups_scheduled_run
 from backups.models import BackupSchedule
 from backups.restore_flag import restore_flag_held
-from backups.schedule_tasks import backups_scheduled_run
 from backups.selectors import backup_list
 from backups.services import backup_create
 from timetracker.celery import app as celery_app
@@ -36,10 +36,10 @@ def schedule():
 
 def test_beat_runs_the_check_every_five_minutes():
     assert settings.CELERY_BEAT_SCHEDULE["backups-scheduled"] == {
-        "task": "backups.schedule_tasks.backups_scheduled_run",
+        "task": "backups.backup_tasks.backups_scheduled_run",
         "schedule": timedelta(minutes=5),
     }
-    assert "backups.schedule_tasks.backups_scheduled_run" in celery_app.tasks
+    assert "backups.backup_tasks.backups_scheduled_run" in celery_app.tasks
 
 
 def test_nothing_before_the_scheduled_time(schedule, monkeypatch):
