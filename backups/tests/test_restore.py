@@ -1,0 +1,230 @@
+"""Requirements 2, 4 and 8 on PostgreSQL: restore in the background (here the task runs
+in-process, eagerly), with validation first, a safety backup, migrations for an older backup,
+row counts checked and the safety backup put back on failure."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+
+from backups.restore_flag import (
+    is_database_restore_in_progress,
+    set_database_restore_in_progress,
+)
+from backups.selectors import backup_list, restore_status_get
+from backups.services import backup_create, backup_restore, restore_request
+from backups.types import BackupRejected, RestoreInProgress
+from exports.tests.factories import at, entry
+from timetracker.models import TimeEntry
+
+from .helpers import entries_of, rewrite_archive, three_entries
+
+CASE_14 = Path(__file__).resolve().parents[3] / "shared" / "cases" / "14_zip_slip_backup.zip"
+
+
+def test_a_restore_puts_back_rows_and_stored_files(restorable_db, alice, private_storage):
+    three_entries(alice)
+    (private_storage / "exports").mkdir()
+    (private_storage / "exports" / "report.csv").write_bytes(b"before")
+    backup = backup_create()
+    TimeEntry.objects.filter(notes="day 1").delete()
+    entry(alice, start=at("2024-03-09 09:00"), end=at("2024-03-09 10:00"), notes="after the backup")
+    get_user_model().objects.create_user("mallory")
+    (private_storage / "exports" / "report.csv").write_bytes(b"changed")
+    (private_storage / "exports" / "new.csv").write_bytes(b"new")
+
+    status = restore_request(archive_path=backup.path, requested_by="charlie")
+
+    assert status.state == "completed", status.message
+    row_counts = json.loads(zipfile.ZipFile(backup.path).read("manifest.json"))["row_counts"]
+    safety = [b for b in backup_list() if b.trigger == "safety"]
+    assert len(safety) == 1
+    assert status.message == (
+        f"Restored {backup.name}: {sum(row_counts.values())} rows in {len(row_counts)} tables, 1 stored files, "
+        f"0 migrations applied. Safety backup: {safety[0].name}.")
+    assert (status.archive_name, status.requested_by, status.step) == (backup.name, "charlie", "done")
+    assert status.started_at <= status.finished_at
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["alice"]
+    assert (private_storage / "exports" / "report.csv").read_bytes() == b"before"
+    assert not (private_storage / "exports" / "new.csv").exists()
+    assert is_database_restore_in_progress() is False
+    assert restore_status_get() == status
+    manifest = json.loads(zipfile.ZipFile(safety[0].path).read("manifest.json"))
+    assert (manifest["row_counts"]["timetracker_timeentry"], manifest["row_counts"]["auth_user"]) == (3, 2)
+    # New rows get new ids: the sequences came back with the dump.
+    created = entry(alice, start=at("2024-03-10 09:00"), end=at("2024-03-10 10:00"))
+    assert created.pk > max(TimeEntry.objects.exclude(pk=created.pk).values_list("pk", flat=True))
+
+
+def test_an_older_backup_is_migrated_forward(restorable_db, alice):
+    three_entries(alice)
+    call_command("migrate", "exports", "zero", interactive=False, verbosity=0)
+    backup = backup_create()
+    call_command("migrate", interactive=False, verbosity=0)
+    assert json.loads(zipfile.ZipFile(backup.path).read("manifest.json"))["migrations"].get("exports") is None
+
+    status = backup_restore(archive_path=backup.path)
+
+    assert status.state == "completed", status.message
+    assert ", 1 migrations applied." in status.message
+    assert ("exports", "0001_initial") in MigrationRecorder(connection).applied_migrations()
+    assert "exports_dataexport" in connection.introspection.table_names()
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+
+
+def test_a_backup_from_newer_code_is_refused_before_anything_changes(restorable_db, alice, tmp_path):
+    three_entries(alice)
+    backup = backup_create()
+
+    def add_future_migration(manifest):
+        manifest["version"] = "0.2.0"
+        manifest["migrations"]["timetracker"].append("0002_future_fields")
+
+    newer = rewrite_archive(backup.path, tmp_path / "newer.zip", manifest_change=add_future_migration)
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=newer, requested_by="charlie")
+    assert str(rejected.value) == ("Backup rejected: it was made by newer code (version 0.2.0; migrations this "
+                                   "version does not know: timetracker.0002_future_fields)")
+    assert restore_status_get().state == "idle"
+    assert [b.name for b in backup_list()] == [backup.name]  # no safety backup: nothing began
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncated", "Backup rejected: not a backup archive (not a readable ZIP file)"),
+    ("flipped byte", 'Backup rejected: checksum mismatch for "database.pgdump"'),
+    ("no manifest", "Backup rejected: no manifest.json (not a TimeTracker backup)"),
+])
+def test_a_corrupt_archive_leaves_the_database_untouched(restorable_db, alice, tmp_path, damage, message):
+    three_entries(alice)
+    backup = backup_create()
+    damaged = tmp_path / "damaged.zip"
+    if damage == "truncated":
+        damaged.write_bytes(backup.path.read_bytes()[: backup.size // 2])
+    elif damage == "flipped byte":
+        rewrite_archive(backup.path, damaged, member_change=lambda name, content: (
+            content[:100] + bytes([content[100] ^ 0xFF]) + content[101:] if name == "database.pgdump" else content))
+    else:
+        with zipfile.ZipFile(backup.path) as old, zipfile.ZipFile(damaged, "w") as new:
+            new.writestr("database.pgdump", old.read("database.pgdump"))
+    TimeEntry.objects.filter(notes="day 3").delete()
+
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=damaged, requested_by="charlie")
+    assert str(rejected.value) == message
+
+    status = backup_restore(archive_path=damaged)  # the task's own check, if the file changed after queueing
+    assert (status.state, status.message, status.archive_name) == ("failed", message, "damaged.zip")
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"])]
+    assert [b.name for b in backup_list()] == [backup.name]
+    assert is_database_restore_in_progress() is False
+
+
+def test_the_zip_slip_archive_is_rejected_and_nothing_is_written(restorable_db, alice, private_storage):
+    three_entries(alice)
+    outside = [Path("/tmp/zip_slip_proof.txt"), Path("/tmp/zip_slip_absolute.txt"),
+               settings.BACKUP_DIR.parent / "zip_slip_backslash.txt", private_storage.parent / "zip_slip_backslash.txt"]
+    existed = {path: path.exists() for path in outside}
+    expected = 'Backup rejected: unsafe path "../../../../tmp/zip_slip_proof.txt"'
+
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=CASE_14, requested_by="charlie")
+    assert str(rejected.value) == expected
+    status = backup_restore(archive_path=CASE_14)
+
+    assert (status.state, status.message) == ("failed", expected)
+    assert {path: path.exists() for path in outside} == existed
+    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == [".restore.lock", "restore-status.json"]
+    assert list(private_storage.iterdir()) == []
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+
+
+@pytest.mark.parametrize("entry_name, mode, message", [
+    ("files/link", 0o120777, 'Backup rejected: link or special file "files/link"'),
+    ("files/a\\..\\..\\b", 0o100600, 'Backup rejected: unsafe path "files/a\\..\\..\\b"'),
+    ("C:/windows/x", 0o100600, 'Backup rejected: unsafe path "C:/windows/x"'),
+    ("files/extra.txt", 0o100600, 'Backup rejected: unexpected member "files/extra.txt"'),
+    ("media/avatar.png", 0o100600, 'Backup rejected: unexpected member "media/avatar.png"'),
+])
+def test_hostile_members_of_an_otherwise_valid_backup(restorable_db, alice, tmp_path, entry_name, mode, message):
+    backup = backup_create()
+    hostile = tmp_path / "hostile.zip"
+    rewrite_archive(backup.path, hostile)
+    with zipfile.ZipFile(hostile, "a") as archive:
+        info = zipfile.ZipInfo(entry_name)
+        info.external_attr = mode << 16
+        archive.writestr(info, b"/etc/passwd")
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=hostile, requested_by="charlie")
+    assert str(rejected.value) == message
+
+
+def test_too_many_members_or_too_large_is_refused(restorable_db, alice, settings):
+    backup = backup_create()
+    settings.BACKUP_MAX_MEMBERS = 1
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=backup.path, requested_by="charlie")
+    assert str(rejected.value) == "Backup rejected: too many members (2 > 1)"
+    settings.BACKUP_MAX_MEMBERS = 10
+    settings.BACKUP_MAX_UNCOMPRESSED_BYTES = 100
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=backup.path, requested_by="charlie")
+    assert str(rejected.value).startswith("Backup rejected: too large when unpacked (")
+
+
+def test_a_failure_after_the_database_was_replaced_puts_the_safety_backup_back(restorable_db, alice, tmp_path):
+    three_entries(alice)
+    backup = backup_create()
+
+    def wrong_count(manifest):
+        manifest["row_counts"]["timetracker_timeentry"] = 4
+
+    lying = rewrite_archive(backup.path, tmp_path / "lying.zip", manifest_change=wrong_count)
+    TimeEntry.objects.filter(notes="day 1").delete()
+
+    status = backup_restore(archive_path=lying)
+
+    safety = next(b for b in backup_list() if b.trigger == "safety")
+    assert status.state == "failed"
+    assert status.message == (
+        "Restore of lying.zip failed while replacing the database: row counts differ from the manifest: "
+        "timetracker_timeentry has 3 rows, the backup 4. The database and stored files were put back from the "
+        f"safety backup {safety.name}.")
+    assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert is_database_restore_in_progress() is False
+
+
+def test_one_restore_at_a_time(restorable_db, alice):
+    backup = backup_create()
+    set_database_restore_in_progress(True)
+    try:
+        with pytest.raises(RestoreInProgress) as refused:
+            restore_request(archive_path=backup.path, requested_by="charlie")
+        assert str(refused.value) == "A restore is in progress; try again when it has finished."
+        with pytest.raises(RestoreInProgress):
+            backup_create()
+    finally:
+        set_database_restore_in_progress(False)
+    assert restore_status_get().state == "idle"
+
+
+def test_a_queued_restore_blocks_another_request(restorable_db, alice, settings):
+    from timetracker.celery import app as celery_app
+
+    backup = backup_create()
+    celery_app.conf.task_always_eager = False  # queued in Redis, no worker takes it
+    settings.CELERY_BROKER_URL = celery_app.conf.broker_url
+    try:
+        status = restore_request(archive_path=backup.path, requested_by="charlie")
+        assert (status.state, status.message) == ("queued", f"Restore of {backup.name} queued by charlie.")
+        with pytest.raises(RestoreInProgress):
+            restore_request(archive_path=backup.path, requested_by="dana")
+    finally:
+        celery_app.conf.task_always_eager = True
+        celery_app.control.purge()
