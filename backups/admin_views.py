@@ -263,6 +263,7 @@ def _status_data(restore_running: bool) -> dict:
     data = status.as_json()
     data["restore_running"] = restore_running
     data["finished"] = status.state in RESTORE_STATES_FINISHED and not restore_running
+    data["active"] = status.is_active or restore_running  # the page polls only while this is true
     data["progress_percent"] = _progress_percent(status, restore_running)
     return data
 

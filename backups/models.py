@@ -36,13 +36,14 @@ class BackupSchedule(models.Model):
         super().save(*args, **kwargs)
 
 
-class Backup(models.Model):
-    """No table: gives the admin a "Backups" entry whose pages (backups/admin_views.py) list
-    the archive files of BACKUP_DIR. Backups are files, never rows, so that a restore cannot
-    lose the list of backups it could be undone with."""
+class Backup(BackupSchedule):
+    """No rows of its own (a proxy, so dumpdata and the portable backup skip it): gives the
+    admin a "Backups" entry whose pages (backups/admin_views.py) list the archive files of
+    BACKUP_DIR. Backups are files, never rows, so that a restore cannot lose the list of
+    backups it could be undone with."""
 
     class Meta:
-        managed = False
+        proxy = True
         default_permissions = ()
         verbose_name = "backup"
         verbose_name_plural = "backups"

@@ -73,6 +73,7 @@ def test_status_page_and_json_work_during_a_restore_without_a_query(watching_adm
     data = json.loads(status.content)
     assert data["restore_running"] is True
     assert data["finished"] is False
+    assert data["active"] is True
     assert data["state"] == restore_status_get().state
 
 

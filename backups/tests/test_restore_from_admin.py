@@ -34,6 +34,7 @@ def test_restore_of_a_listed_backup_brings_its_data_back(charlie_client):
     assert status["requested_by"] == "charlie"
     assert status["progress_percent"] == 100
     assert status["finished"] is True
+    assert status["active"] is False
     assert status["restore_running"] is False
     page = charlie_client.get(STATUS_URL).content.decode()
     assert '<progress id="restore-progress" max="100" value="100">100%</progress>' in page
