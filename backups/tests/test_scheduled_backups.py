@@ -1,6 +1,7 @@
 """The daily scheduled backup (Celery beat task) and the retention of scheduled backups.
 Time is moved (django.utils.timezone.now), never waited for."""
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 from backups.backup_tasks import backups_scheduled_run
 from backups.models import BackupSchedule
 from backups.restore_flag import restore_flag_held
+from backups.schedule import scheduled_backup_run
 from backups.selectors import backup_list
 from backups.services import backup_create
 from timetracker.celery import app as celery_app
@@ -147,4 +149,27 @@ def test_a_failed_backup_gives_the_day_back_and_the_next_tick_retries(schedule, 
     schedule.refresh_from_db()
     assert schedule.last_run_on.isoformat() == "2026-03-10"
     assert schedule.last_error == ""
+    assert len(scheduled_names()) == 1
+
+
+def test_two_beats_ticking_at_the_same_moment_take_one_backup(schedule, monkeypatch):
+    from django.db import connections
+
+    move_time_to(monkeypatch, at(10, 2, 3))
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def tick():
+        try:
+            start.wait()
+            outcomes.append(scheduled_backup_run().outcome)
+        finally:
+            connections.close_all()
+
+    ticks = [threading.Thread(target=tick) for _ in range(2)]
+    for thread in ticks:
+        thread.start()
+    for thread in ticks:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["created", "skipped"]
     assert len(scheduled_names()) == 1
