@@ -85,7 +85,10 @@ def scheduled_backups_prune(*, retention_days: int, keep: str = "") -> list[str]
     cutoff = timezone.now() - timedelta(days=retention_days)
     deleted = []
     for info in backup_list():
-        if info.trigger == SCHEDULED_TRIGGER and info.name != keep and info.created_at < cutoff:
+        # An uploaded archive keeps its manifest's trigger; only its name says it was uploaded
+        # here, so a deletion needs both: taken by the schedule, and named so in this folder.
+        taken_here_by_schedule = info.trigger == SCHEDULED_TRIGGER and f"-{SCHEDULED_TRIGGER}" in info.name
+        if taken_here_by_schedule and info.name != keep and info.created_at < cutoff:
             backup_delete(name=info.name)
             deleted.append(info.name)
     return deleted

@@ -173,3 +173,21 @@ def test_two_beats_ticking_at_the_same_moment_take_one_backup(schedule, monkeypa
         thread.join(timeout=120)
     assert sorted(outcomes) == ["created", "skipped"]
     assert len(scheduled_names()) == 1
+
+
+def test_an_uploaded_scheduled_backup_is_not_pruned(schedule, monkeypatch):
+    from django.core.files.base import ContentFile
+
+    from backups.services import backup_upload_store
+
+    move_time_to(monkeypatch, at(1, 2, 5))
+    old_scheduled = backup_create(trigger="scheduled")
+    content = old_scheduled.path.read_bytes()
+    old_scheduled.path.unlink()
+    move_time_to(monkeypatch, at(10, 1, 0))
+    uploaded = backup_upload_store(uploaded_file=ContentFile(content, name="from-the-old-server.zip"))
+    assert uploaded.trigger == "scheduled"  # the manifest's
+
+    move_time_to(monkeypatch, at(10, 2, 5))
+    assert backups_scheduled_run.delay().get() == "created"
+    assert uploaded.name in {b.name for b in backup_list()}
