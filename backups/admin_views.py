@@ -51,7 +51,8 @@ def _refused(request, *, status: int, title: str, message: str, status_link: boo
     response = render(request, "backups/refused.html",
                       {"title": title, "message": message, "status_link": status_link}, status=status)  # fmt: skip
     if status == 503:
-        response["Retry-After"] = "30"
+        # The same setting as the portal's maintenance pages (portal branch), 30 s by default.
+        response["Retry-After"] = str(getattr(settings, "RESTORE_RETRY_AFTER_SECONDS", 30))
     return response
 
 
