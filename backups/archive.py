@@ -38,11 +38,11 @@ _PORTABLE_MEMBER = re.compile(r"^data/[a-z0-9_]+\.[a-z0-9_]+\.jsonl$")
 
 
 def _max_members() -> int:
-    return int(getattr(settings, "BACKUP_MAX_MEMBERS", 100_000))
+    return int(settings.BACKUP_MAX_MEMBERS)
 
 
 def _max_total_bytes() -> int:
-    return int(getattr(settings, "BACKUP_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3))
+    return int(settings.BACKUP_MAX_UNCOMPRESSED_BYTES)
 
 
 def sha256_of(path: Path) -> str:
