@@ -229,8 +229,15 @@ def _manifest_problem(manifest) -> str:
         if not (isinstance(entry, dict) and isinstance(entry.get("size"), int)
                 and isinstance(entry.get("sha256"), str)):
             return f'bad entry for "{name}"'
-    if manifest["format"] == FORMAT_PORTABLE and not isinstance(manifest.get("models"), list):
-        return "models missing"
+    if manifest["format"] == FORMAT_PORTABLE:
+        if not isinstance(manifest.get("models"), list):
+            return "models missing"
+        required = [f"{DATA_PREFIX}{label}.jsonl" for label in manifest["models"]]
+    else:
+        required = [PG_DUMP_MEMBER if manifest["engine"] == "postgresql" else SQLITE_MEMBER]
+    for name in required:
+        if name not in manifest["members"]:
+            return f'no "{name}"'
     return ""
 
 

@@ -334,9 +334,23 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
             if is_database_restore_in_progress():
                 raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
             holding.enter_context(restore_flag_held())
+        _leftovers_remove()
         requested_by = previous.requested_by if previous.archive_name == path.name else ""
         status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress)
     return status
+
+
+def _leftovers_remove() -> None:
+    """Work folders of restores killed with their process (only one restore runs: ours), and
+    half-written archives more than a day old."""
+    folder = _backup_dir()
+    for path in folder.glob(".work-restore-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in folder.glob(".work-safety-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in folder.glob(".*.partial"):
+        if path.stat().st_mtime < time.time() - 86400:
+            path.unlink(missing_ok=True)
 
 
 RESTORE_STEPS = ["taking a safety backup", "unpacking", "replacing the database", "applying migrations",
