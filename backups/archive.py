@@ -143,6 +143,8 @@ def _stream_checked(archive: zipfile.ZipFile, name: str, expected: dict, destina
                     destination.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         raise BackupRejected(f'Backup rejected: the archive is damaged or truncated ("{name}": {error})') from None
+    except (RuntimeError, NotImplementedError):  # encrypted, or a compression method zipfile lacks
+        raise BackupRejected(f'Backup rejected: "{name}" is encrypted or compressed in an unsupported way') from None
     if size != expected["size"] or digest.hexdigest() != expected["sha256"]:
         raise BackupRejected(f'Backup rejected: checksum mismatch for "{name}"')
 

@@ -251,3 +251,25 @@ def test_a_restore_removes_work_folders_left_by_a_killed_restore(restorable_db, 
     assert backup_restore(archive_path=backup.path).state == "completed"
     assert not leftover.exists()
     assert sorted(p.name for p in settings.BACKUP_DIR.iterdir() if p.name.startswith(".work")) == []
+
+
+def test_in_the_embedded_default_the_restore_runs_in_a_background_thread(restorable_db, alice):
+    import time
+
+    from timetracker.celery import app as celery_app
+
+    three_entries(alice)
+    backup = backup_create()
+    TimeEntry.objects.all().delete()
+    celery_app.conf.task_run_in_thread = True
+    try:
+        status = restore_request(archive_path=backup.path, requested_by="charlie")
+        assert status.state in ("queued", "running")
+        deadline = time.monotonic() + 30
+        while restore_status_get().state not in ("completed", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        celery_app.conf.task_run_in_thread = False
+    assert restore_status_get().state == "completed", restore_status_get().message
+    assert is_database_restore_in_progress() is False
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from backups.restore_flag import is_database_restore_in_progress
-from backups.selectors import restore_status_get
+from backups.selectors import backup_list, restore_status_get
 from backups.services import backup_create, restore_request
 from exports.tests.factories import at, entry
 
@@ -62,6 +62,8 @@ def test_a_worker_killed_mid_restore_leaves_the_old_data_then_the_redelivered_ta
     status = restore_status_get()
     assert (status.state, status.step) == ("running", "replacing the database")
     assert is_database_restore_in_progress() is True
+    # The backup list and the status come from BACKUP_DIR while the database is locked.
+    assert sorted(b.trigger for b in backup_list()) == ["manual", "safety"]
     celery_worker.kill()
     blocker.rollback()
     blocker.close()
