@@ -98,7 +98,7 @@ def _pg_args_and_env() -> tuple[list[str], dict[str, str]]:
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
     # The restore waits this long for other sessions' locks instead of failing at once.
-    env["PGOPTIONS"] = f"-c lock_timeout={int(getattr(settings, 'BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS', 120))}s"
+    env["PGOPTIONS"] = f"-c lock_timeout={int(settings.BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS)}s"
     return args, env
 
 

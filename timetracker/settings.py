@@ -201,3 +201,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UN
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
 # Restore flag (backups/restore_flag.py): its time-to-live, refreshed by the running restore.
 RESTORE_FLAG_TTL_SECONDS = env_int("RESTORE_FLAG_TTL_SECONDS", 60)
+# Backups (backups/): limits on archives read for a restore (members, unpacked bytes), how long
+# the restore's DROP SCHEMA waits for other sessions' locks, and after how long a restore that
+# was queued but never started stops blocking new requests.
+BACKUP_MAX_MEMBERS = env_int("BACKUP_MAX_MEMBERS", 100_000)
+BACKUP_MAX_UNCOMPRESSED_BYTES = env_int("BACKUP_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3)
+BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS = env_int("BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS", 120)
+RESTORE_QUEUE_STALE_SECONDS = env_int("RESTORE_QUEUE_STALE_SECONDS", 3600)
