@@ -38,11 +38,11 @@ _PORTABLE_MEMBER = re.compile(r"^data/[a-z0-9_]+\.[a-z0-9_]+\.jsonl$")
 
 
 def _max_members() -> int:
-    return int(getattr(settings, "BACKUP_MAX_MEMBERS", 100_000))
+    return int(settings.BACKUP_MAX_MEMBERS)
 
 
 def _max_total_bytes() -> int:
-    return int(getattr(settings, "BACKUP_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3))
+    return int(settings.BACKUP_MAX_UNCOMPRESSED_BYTES)
 
 
 def sha256_of(path: Path) -> str:
@@ -143,6 +143,8 @@ def _stream_checked(archive: zipfile.ZipFile, name: str, expected: dict, destina
                     destination.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         raise BackupRejected(f'Backup rejected: the archive is damaged or truncated ("{name}": {error})') from None
+    except (RuntimeError, NotImplementedError):  # encrypted, or a compression method zipfile lacks
+        raise BackupRejected(f'Backup rejected: "{name}" is encrypted or compressed in an unsupported way') from None
     if size != expected["size"] or digest.hexdigest() != expected["sha256"]:
         raise BackupRejected(f'Backup rejected: checksum mismatch for "{name}"')
 
@@ -229,8 +231,15 @@ def _manifest_problem(manifest) -> str:
         if not (isinstance(entry, dict) and isinstance(entry.get("size"), int)
                 and isinstance(entry.get("sha256"), str)):
             return f'bad entry for "{name}"'
-    if manifest["format"] == FORMAT_PORTABLE and not isinstance(manifest.get("models"), list):
-        return "models missing"
+    if manifest["format"] == FORMAT_PORTABLE:
+        if not isinstance(manifest.get("models"), list):
+            return "models missing"
+        required = [f"{DATA_PREFIX}{label}.jsonl" for label in manifest["models"]]
+    else:
+        required = [PG_DUMP_MEMBER if manifest["engine"] == "postgresql" else SQLITE_MEMBER]
+    for name in required:
+        if name not in manifest["members"]:
+            return f'no "{name}"'
     return ""
 
 

@@ -98,7 +98,7 @@ def _pg_args_and_env() -> tuple[list[str], dict[str, str]]:
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
     # The restore waits this long for other sessions' locks instead of failing at once.
-    env["PGOPTIONS"] = f"-c lock_timeout={int(getattr(settings, 'BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS', 120))}s"
+    env["PGOPTIONS"] = f"-c lock_timeout={int(settings.BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS)}s"
     return args, env
 
 
@@ -294,11 +294,22 @@ def _portable_load_model(model, lines: Iterable[bytes]) -> None:
     batch: list = []
     relations: dict[str, list] = {}
 
+    def insert(target, objects: list, *, with_pk: bool = True) -> None:
+        # raw: stored values as they are; bulk_create would run pre_save and stamp every
+        # auto_now / auto_now_add field with the time of the restore.
+        if not objects:
+            return
+        fields = [field for field in target._meta.local_concrete_fields if with_pk or not field.primary_key]
+        size = connection.ops.bulk_batch_size(fields, objects) or len(objects)
+        for start in range(0, len(objects), size):
+            target._base_manager._insert(objects[start:start + size], fields=fields, raw=True)
+
     def flush() -> None:
-        model._default_manager.bulk_create(batch)
+        if batch:
+            insert(model, batch)
         for field_name, rows in relations.items():
-            through = model._meta.get_field(field_name).remote_field.through
-            through.objects.bulk_create(rows)
+            # Rows of an automatic m2m table carry no id in the JSON: the database numbers them.
+            insert(model._meta.get_field(field_name).remote_field.through, rows, with_pk=False)
         batch.clear()
         relations.clear()
 

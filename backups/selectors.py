@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 from .archive import FORMAT_PORTABLE, MANIFEST_MAX_BYTES, MANIFEST_NAME
+from .restore_flag import is_database_restore_in_progress
 from .status import status_read
 from .types import BackupInfo, BackupNotFound, RestoreStatus
 
@@ -76,4 +77,13 @@ def backup_get(name: str) -> BackupInfo:
 
 
 def restore_status_get() -> RestoreStatus:
-    return status_read()
+    """The last restore's status. "running" without the restore flag means the process
+    running it died (the flag's TTL ran out): shown as failed until a worker takes the
+    redelivered task, whose own status then replaces this."""
+    status = status_read()
+    if status.state == "running" and not is_database_restore_in_progress():
+        status.state = "failed"
+        status.message = (f"The restore of {status.archive_name} was interrupted while {status.step} (the process "
+                          "running it stopped). Replacing the database is all or nothing; the restore runs again "
+                          "if its task is delivered to another worker.")
+    return status

@@ -82,7 +82,7 @@ def _restore_active(status: RestoreStatus) -> bool:
         return True
     # Queued but not started: the flag is not set yet. A task that never started (no worker)
     # stops blocking after RESTORE_QUEUE_STALE_SECONDS.
-    stale_after = timedelta(seconds=int(getattr(settings, "RESTORE_QUEUE_STALE_SECONDS", 3600)))
+    stale_after = timedelta(seconds=int(settings.RESTORE_QUEUE_STALE_SECONDS))
     return status.state == "queued" and status.queued_at is not None and status.queued_at > _now() - stale_after
 
 
@@ -305,7 +305,7 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
 def _wait_for_stale_flag() -> None:
     """A restore killed with its worker leaves the flag until its TTL runs out; the
     redelivered task waits that long rather than refusing itself."""
-    deadline = time.monotonic() + int(getattr(settings, "RESTORE_FLAG_TTL_SECONDS", 60)) + 1
+    deadline = time.monotonic() + int(settings.RESTORE_FLAG_TTL_SECONDS) + 1
     while is_database_restore_in_progress() and time.monotonic() < deadline:
         time.sleep(0.5)
 
@@ -334,9 +334,23 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
             if is_database_restore_in_progress():
                 raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
             holding.enter_context(restore_flag_held())
+        _leftovers_remove()
         requested_by = previous.requested_by if previous.archive_name == path.name else ""
         status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress)
     return status
+
+
+def _leftovers_remove() -> None:
+    """Work folders of restores killed with their process (only one restore runs: ours), and
+    half-written archives more than a day old."""
+    folder = _backup_dir()
+    for path in folder.glob(".work-restore-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in folder.glob(".work-safety-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in folder.glob(".*.partial"):
+        if path.stat().st_mtime < time.time() - 86400:
+            path.unlink(missing_ok=True)
 
 
 RESTORE_STEPS = ["taking a safety backup", "unpacking", "replacing the database", "applying migrations",

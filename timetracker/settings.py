@@ -176,6 +176,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULE: dict = {}
 # Exports: delete files of exports older than EXPORT_TTL and mark them expired.
 CELERY_BEAT_SCHEDULE["exports-prune"] = {"task": "exports.tasks.exports_prune", "schedule": timedelta(hours=1)}
+# Backups: every few minutes, take the day's scheduled backup once it is due (backups/schedule.py).
+CELERY_BEAT_SCHEDULE["backups-scheduled"] = {
+    "task": "backups.backup_tasks.backups_scheduled_run",
+    "schedule": timedelta(minutes=env_int("BACKUP_SCHEDULE_CHECK_MINUTES", 5)),
+}
 
 LOGGING = {
     "version": 1,
@@ -190,7 +195,7 @@ TRAVEL_PDF_SYNC_MAX_ROWS = env_int("TRAVEL_PDF_SYNC_MAX_ROWS", 100)
 # xhtml2pdf lays out the whole document in memory (about 70 KB a row): larger PDFs are refused.
 TRAVEL_PDF_MAX_ROWS = env_int("TRAVEL_PDF_MAX_ROWS", 5000)
 # Toggl/Harvest pulls (imports/pull_tasks.py): pacing and page sizes.
-CELERY_IMPORTS = ["imports.pull_tasks"]
+CELERY_IMPORTS = ["imports.pull_tasks", "backups.backup_tasks"]
 TOGGL_MIN_REQUEST_INTERVAL = float(env_str("TOGGL_MIN_REQUEST_INTERVAL", "1.0"))
 TOGGL_REPORT_PAGE_SIZE = env_int("TOGGL_REPORT_PAGE_SIZE", 50)
 HARVEST_PER_PAGE = env_int("HARVEST_PER_PAGE", 2000)
@@ -217,3 +222,11 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", CONTACT_EMAIL)
+
+# Backups (backups/): limits on archives read for a restore (members, unpacked bytes), how long
+# the restore's DROP SCHEMA waits for other sessions' locks, and after how long a restore that
+# was queued but never started stops blocking new requests.
+BACKUP_MAX_MEMBERS = env_int("BACKUP_MAX_MEMBERS", 100_000)
+BACKUP_MAX_UNCOMPRESSED_BYTES = env_int("BACKUP_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3)
+BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS = env_int("BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS", 120)
+RESTORE_QUEUE_STALE_SECONDS = env_int("RESTORE_QUEUE_STALE_SECONDS", 3600)

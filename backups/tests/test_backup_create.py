@@ -118,3 +118,22 @@ def test_no_backup_while_a_restore_runs(alice):
         set_database_restore_in_progress(False)
     assert str(refused.value) == "A restore is in progress; try again when it has finished."
     assert list(settings.BACKUP_DIR.iterdir()) == []
+
+
+def test_an_uploaded_archive_is_kept_only_if_valid(alice, tmp_path):
+    from backups.services import backup_upload_store
+    from backups.types import BackupRejected
+
+    made = backup_create(output=tmp_path / "made.zip")
+    with open(made.path, "rb") as upload:
+        stored = backup_upload_store(uploaded_file=upload)
+    assert stored.name.endswith("-uploaded.zip") and stored.path.read_bytes() == made.path.read_bytes()
+    assert (stored.engine, stored.trigger) == ("postgresql", "manual")
+
+    with open("/work/shared/cases/14_zip_slip_backup.zip", "rb") as upload, pytest.raises(BackupRejected) as rejected:
+        backup_upload_store(uploaded_file=upload)
+    assert str(rejected.value) == 'Backup rejected: unsafe path "../../../../tmp/zip_slip_proof.txt"'
+    with open(made.path, "rb") as upload, pytest.raises(BackupRejected) as rejected:
+        backup_upload_store(uploaded_file=upload, max_size=1000)
+    assert str(rejected.value) == "Backup rejected: larger than the upload limit of 1000 bytes"
+    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == [stored.name]

@@ -228,3 +228,48 @@ def test_a_queued_restore_blocks_another_request(restorable_db, alice, settings)
     finally:
         celery_app.conf.task_always_eager = True
         celery_app.control.purge()
+
+
+def test_a_manifest_without_the_database_member_is_refused(restorable_db, alice, tmp_path):
+    backup = backup_create()
+    hollow = tmp_path / "hollow.zip"
+    with zipfile.ZipFile(backup.path) as old, zipfile.ZipFile(hollow, "w") as new:
+        manifest = json.loads(old.read("manifest.json"))
+        del manifest["members"]["database.pgdump"]
+        new.writestr("manifest.json", json.dumps(manifest))
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=hollow, requested_by="charlie")
+    assert str(rejected.value) == 'Backup rejected: invalid manifest (no "database.pgdump")'
+
+
+def test_a_restore_removes_work_folders_left_by_a_killed_restore(restorable_db, alice):
+    backup = backup_create()
+    leftover = settings.BACKUP_DIR / ".work-restore-0123"
+    (leftover / "files").mkdir(parents=True)
+    (leftover / "database").write_bytes(b"half")
+
+    assert backup_restore(archive_path=backup.path).state == "completed"
+    assert not leftover.exists()
+    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir() if p.name.startswith(".work")) == []
+
+
+def test_in_the_embedded_default_the_restore_runs_in_a_background_thread(restorable_db, alice):
+    import time
+
+    from timetracker.celery import app as celery_app
+
+    three_entries(alice)
+    backup = backup_create()
+    TimeEntry.objects.all().delete()
+    celery_app.conf.task_run_in_thread = True
+    try:
+        status = restore_request(archive_path=backup.path, requested_by="charlie")
+        assert status.state in ("queued", "running")
+        deadline = time.monotonic() + 30
+        while restore_status_get().state not in ("completed", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        celery_app.conf.task_run_in_thread = False
+    assert restore_status_get().state == "completed", restore_status_get().message
+    assert is_database_restore_in_progress() is False
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]

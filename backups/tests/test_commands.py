@@ -1,0 +1,82 @@
+"""Requirement 7: manage.py backup_create, backup_list and backup_restore (which returns when
+the restore has finished and the flag is cleared), with progress bars on stderr."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from backups.restore_flag import is_database_restore_in_progress
+from backups.selectors import backup_list
+from timetracker.models import TimeEntry
+
+from .helpers import entries_of, three_entries
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_backup_create_list_and_restore(restorable_db, alice, tmp_path):
+    three_entries(alice)
+    out, err = run("backup_create")
+    info = backup_list()[0]
+    assert out == f"Wrote {info.path} (postgresql, {info.size} bytes)\n"
+    assert "Backup: 100%" in err and "2/2" not in err  # one database member, no stored files
+
+    out, err = run("backup_create", "--portable", "--output", str(tmp_path / "portable.zip"))
+    assert out.startswith(f"Wrote {tmp_path / 'portable.zip'} (portable, ")
+    assert json.loads(zipfile.ZipFile(tmp_path / "portable.zip").read("manifest.json"))["format"] == "portable"
+
+    out, _ = run("backup_list")
+    assert out == (f"{info.name}\t{info.created_at:%Y-%m-%d %H:%M:%S} UTC\t{info.size} bytes\tpostgresql\tmanual\t"
+                   "v0.1.0\n")
+
+    TimeEntry.objects.filter(notes="day 2").delete()
+    out, err = run("backup_restore", info.name, "--yes")
+    assert out.startswith(f"Restored {info.name}: ") and ", 0 migrations applied. Safety backup: backup-" in out
+    assert "Restore: 100%" in err and "6/6" in err
+    assert is_database_restore_in_progress() is False
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+
+    out, _ = run("backup_restore", str(tmp_path / "portable.zip"), "--yes", "--no-progress")
+    assert out.startswith("Restored portable.zip: ")
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+
+    out, _ = run("backup_list")
+    assert out.splitlines()[-1].startswith("Last restore: completed (portable.zip): Restored portable.zip: ")
+
+
+def test_backup_restore_of_a_bad_archive_is_a_command_error(restorable_db, alice, tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(CommandError) as failed:
+        run("backup_restore", str(tmp_path / "bad.zip"), "--yes")
+    assert str(failed.value) == "Backup rejected: not a backup archive (not a readable ZIP file)"
+    with pytest.raises(CommandError) as failed:
+        run("backup_restore", "missing.zip", "--yes")
+    assert str(failed.value) == "No such file: missing.zip"
+
+
+def test_backup_restore_asks_first(restorable_db, alice):
+    three_entries(alice)
+    run("backup_create")
+    db = settings.DATABASES["default"]
+    env = dict(os.environ, BACKUP_DIR=str(settings.BACKUP_DIR), PRIVATE_STORAGE_DIR=str(settings.PRIVATE_STORAGE_DIR),
+               DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    result = subprocess.run([sys.executable, "manage.py", "backup_restore", backup_list()[0].name], cwd=REPO_ROOT,
+                            env=env, input="no\n", capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "Type 'yes': " in result.stdout
+    assert result.stderr.strip().endswith("CommandError: Restore cancelled.")
+    assert [b.trigger for b in backup_list()] == ["manual"]

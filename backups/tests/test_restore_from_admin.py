@@ -1,0 +1,65 @@
+"""A restore started from the admin's restore page, end to end: the chosen backup comes back,
+the status page then shows it completed, and the list shows the safety backup."""
+
+import json
+
+import pytest
+
+from backups.selectors import backup_list
+from timetracker.models import Client
+
+LIST_URL = "/admin/backups/backup/"
+CREATE_URL = "/admin/backups/backup/create/"
+RESTORE_URL = "/admin/backups/backup/restore/"
+STATUS_URL = "/admin/backups/backup/status/"
+STATUS_JSON_URL = "/admin/backups/backup/status.json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_of_a_listed_backup_brings_its_data_back(charlie_client):
+    Client.objects.create(name="Acme")
+    assert charlie_client.post(CREATE_URL).status_code == 302
+    [taken] = backup_list()
+    Client.objects.filter(name="Acme").delete()
+    Client.objects.create(name="Made after the backup")
+
+    response = charlie_client.post(RESTORE_URL, {"backup": taken.name, "confirm": "on"})
+
+    assert response.status_code == 302
+    assert response["Location"] == STATUS_URL
+    assert list(Client.objects.values_list("name", flat=True)) == ["Acme"]
+    status = json.loads(charlie_client.get(STATUS_JSON_URL).content)
+    assert status["state"] == "completed"
+    assert status["archive_name"] == taken.name
+    assert status["requested_by"] == "charlie"
+    assert status["progress_percent"] == 100
+    assert status["finished"] is True
+    assert status["active"] is False
+    assert status["restore_running"] is False
+    page = charlie_client.get(STATUS_URL).content.decode()
+    assert '<progress id="restore-progress" max="100" value="100">100%</progress>' in page
+    assert f"<span id=\"restore-archive\">{taken.name}</span>" in page
+    assert [b.trigger for b in backup_list()] == ["safety", "manual"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_of_an_uploaded_archive(charlie_client, tmp_path):
+    Client.objects.create(name="Acme")
+    charlie_client.post(CREATE_URL)
+    [taken] = backup_list()
+    upload = tmp_path / "from-elsewhere.zip"
+    upload.write_bytes(taken.path.read_bytes())
+    taken.path.unlink()
+    Client.objects.all().delete()
+
+    with open(upload, "rb") as archive:
+        response = charlie_client.post(RESTORE_URL, {"archive": archive, "confirm": "on"})
+
+    assert response.status_code == 302
+    assert list(Client.objects.values_list("name", flat=True)) == ["Acme"]
+    # The upload is kept in BACKUP_DIR under an "-uploaded" name; its manifest still says how it was taken.
+    [kept] = [b for b in backup_list() if b.trigger != "safety"]
+    assert kept.name.endswith("-uploaded.zip")
+    assert kept.path.read_bytes() == upload.read_bytes()
+    status = json.loads(charlie_client.get(STATUS_JSON_URL).content)
+    assert status["state"] == "completed"
