@@ -28,7 +28,9 @@ class RestoreMaintenanceMiddleware:
 
     def __call__(self, request):
         exempt = _is_exempt(request.path_info)
-        if not exempt and is_database_restore_in_progress():
+        # Read once per request; the middleware below consults it instead of Redis or the file.
+        request.restore_in_progress = is_database_restore_in_progress()
+        if not exempt and request.restore_in_progress:
             return restore_in_progress_response(request)
         response = self.get_response(request)
         # A request that read the flag just before the restore began can hit dropped tables
@@ -55,6 +57,9 @@ class PortalContactMiddleware:
     def __call__(self, request):
         path = request.path_info
         allowed = ("/portal/", "/accounts/logout/", settings.STATIC_URL)
+        # During a restore only exempt pages get here, and they must not touch the session or user tables.
+        if getattr(request, "restore_in_progress", False):
+            return self.get_response(request)
         if path.startswith(allowed) or not request.user.is_authenticated:
             return self.get_response(request)
         if portal_client_id_for_user(request.user) is None:
