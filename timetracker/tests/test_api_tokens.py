@@ -1,12 +1,14 @@
 import re
 from datetime import UTC, datetime
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from imports.models import DataImport
+from timetracker import authentication
 from timetracker.models import ApiToken, api_token_digest
 
 
@@ -87,3 +89,26 @@ def test_admin_adds_a_token_shown_once_that_authenticates(charlie_client, alice)
     assert raw.encode() not in change_page.content and token.token_hash.encode() in change_page.content
     assert raw.encode() not in charlie_client.get("/admin/timetracker/apitoken/").content
 
+
+def test_hourly_rate_limit_is_429_with_retry_after_until_the_next_hour(client, alice, api_token, settings, monkeypatch):
+    settings.API_TOKEN_RATE_LIMIT_PER_MINUTE = 100
+    settings.API_TOKEN_RATE_LIMIT_PER_HOUR = 3
+    hour = 1764806400  # 2025-12-04 00:00:00 UTC
+    now = [hour]
+    monkeypatch.setattr(authentication, "time", SimpleNamespace(time=lambda: now[0]))
+    raw = api_token(alice, "read:time_entries")
+    data_import = DataImport.objects.create(owner=alice, import_type="csv")
+
+    def get_at(seconds: float):
+        now[0] = hour + seconds
+        return client.get(f"/api/v1/imports/{data_import.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    # One a minute: never over the minute limit, the hour's fourth is over the hour's.
+    assert [get_at(s).status_code for s in (10, 70, 130)] == [200, 200, 200]
+    limited = get_at(1000.25)
+    assert (limited.status_code, limited["Retry-After"], limited.json()) == (429, "2600", {
+        "error": "Rate limit exceeded",
+        "message": "Too many requests for this token; retry in 2600 seconds.",
+        "error_code": "rate_limited",
+    })
+    assert get_at(3600).status_code == 200
