@@ -286,22 +286,25 @@ def pull_run(
     *, data_import: DataImport, source: PullSource, progress: Callable[[DataImport], None] | None = None
 ) -> PullOutcome:
     """Run (or continue) a pull until it completes, fails, or must wait for the API quota."""
-    data_import.refresh_from_db()
-    if data_import.is_finished:
-        return PullOutcome(status=data_import.status)
-    checkpoint = dict(data_import.checkpoint or {})
-    if "mark" not in checkpoint:
-        db_now = DataImport.objects.filter(pk=data_import.pk).values(db_now=Now())[0]["db_now"]
-        checkpoint["mark"] = db_now.isoformat()
-        checkpoint["cursor"] = {}
-        checkpoint["pages"] = 0
-    checkpoint["heartbeat"] = clock().isoformat()
-    checkpoint.pop("resume_at", None)
-    data_import.checkpoint = checkpoint
-    data_import.status = DataImport.Status.PROCESSING
-    data_import.status_message = f"Pulling from {source.label}…"
-    data_import.started_at = data_import.started_at or timezone.now()
-    data_import.save()
+    with transaction.atomic():
+        # Locked: `pull_start` may be marking this import superseded at this very moment.
+        list(DataImport.objects.select_for_update().filter(pk=data_import.pk).values_list("pk"))
+        data_import.refresh_from_db()
+        if data_import.is_finished:
+            return PullOutcome(status=data_import.status)
+        checkpoint = dict(data_import.checkpoint or {})
+        if "mark" not in checkpoint:
+            db_now = DataImport.objects.filter(pk=data_import.pk).values(db_now=Now())[0]["db_now"]
+            checkpoint["mark"] = db_now.isoformat()
+            checkpoint["cursor"] = {}
+            checkpoint["pages"] = 0
+        checkpoint["heartbeat"] = clock().isoformat()
+        checkpoint.pop("resume_at", None)
+        data_import.checkpoint = checkpoint
+        data_import.status = DataImport.Status.PROCESSING
+        data_import.status_message = f"Pulling from {source.label}…"
+        data_import.started_at = data_import.started_at or timezone.now()
+        data_import.save()
     mark = datetime.fromisoformat(checkpoint["mark"])
     try:
         source.prepare()
@@ -379,17 +382,16 @@ def pull_run(
         minutes = max(1, round(exc.resets_in / 60))
         with transaction.atomic():
             locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
-            if locked.is_finished:
+            if locked.is_finished:  # superseded meanwhile
                 return PullOutcome(status=locked.status)
+            # `resume_at` tells `pull_is_alive` when this wait is over.
             locked.checkpoint = {**locked.checkpoint, "resume_at": resume_at.isoformat()}
-            locked.save(update_fields=["checkpoint"])
-        DataImport.objects.filter(pk=data_import.pk).update(
-            status=DataImport.Status.WAITING,
-            status_message=(
+            locked.status = DataImport.Status.WAITING
+            locked.status_message = (
                 f"waiting for Toggl quota until {resume_at:%Y-%m-%d %H:%M:%S} UTC "
                 f"(Toggl hourly API limit reached, resuming in {minutes} min)"
-            ),
-        )
+            )
+            locked.save(update_fields=["checkpoint", "status", "status_message"])
         logger.info("Import %s waits for the %s quota until %s", data_import.pk, source.label, resume_at)
         return PullOutcome(status=DataImport.Status.WAITING, resume_at=resume_at)
     except ApiError as exc:
@@ -494,18 +496,11 @@ def pull_is_alive(data_import: DataImport) -> bool:
 
 
 def _pulls_unfinished(*, user, options: dict):
+    """Unfinished pulls of the same source for this user: two live at once would race on the
+    same entries. One that is no longer alive (in-process tasks cannot wait for a quota; a
+    restart kills them) does not block a new start, which supersedes it."""
     return DataImport.objects.filter(owner=user, source_file_name=pull_source_name(options)).exclude(
         status__in=DataImport.FINISHED_STATUSES)
-
-
-def pull_running_for(*, user, options: dict) -> DataImport | None:
-    """A live unfinished pull of the same source for this user: two at once would race on
-    the same entries. One whose quota reset has passed or that shows no sign of life is
-    interrupted (in-process tasks cannot wait; a restart kills them) and does not block."""
-    for data_import in _pulls_unfinished(user=user, options=options).order_by("-pk"):
-        if pull_is_alive(data_import):
-            return data_import
-    return None
 
 
 def pull_start(*, user, source: str, params: dict) -> DataImport:
