@@ -97,6 +97,13 @@ class RawCsvFormat(base_formats.Format):
         return dataset
 
 
+class FileError(Error):
+    """A whole-file error the service explains in words: the admin's template prints every
+    base error's traceback, which is noise (and our source paths) for staff."""
+
+    traceback = ""
+
+
 DATE_ORDER_CHOICES = [("", "detect from the file"), *[(order, order) for order in DATE_ORDERS]]
 
 
@@ -185,7 +192,7 @@ def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_na
             result.totals[RowResult.IMPORT_TYPE_UPDATE] = data_import.updated_records
             result.totals[RowResult.IMPORT_TYPE_SKIP] = data_import.unchanged_records
     except ImportFileError as error:
-        result.append_base_error(Error(error))
+        result.append_base_error(FileError(error))
     return result
 
 

@@ -6,14 +6,15 @@ Every request carries `Authorization: Bearer <token>`, `Harvest-Account-Id` and 
 until it is null; `next_page`/`page` are null on middle pages of cursor pagination, so they
 are never used. Requests are paced to Harvest's 100 per 15 seconds.
 
-Clock times: `spent_date` + `started_time`/`ended_time` ("8:00am" or "13:15", depending on
-the account's setting) are read in the account's timezone; an end at or before the start is
-on the next day; the duration is end − start.
+Duration: always `hours` × 3600 seconds, rounded half-up to the second from the decimal value
+Harvest sends, so totals equal Harvest's (0.75 h → 2700 s, 2.11 h → 7596 s). `hours` is the
+tracked time; `started_time`/`ended_time` are what the user typed or the timer showed and may
+disagree with it (2.11 h shown as 3:00pm–5:00pm), so they only place the entry on the clock.
 
-Hours-only entries (no clock times, Harvest's "duration" timesheets): the entry starts at
-00:00 of `spent_date` in the account timezone and lasts `hours` × 3600 seconds, rounded
-half-up to the second from the decimal value Harvest sends, so totals stay exact
-(0.75 h → 2700 s, 2.11 h → 7596 s). An entry with a start but no end lasts `hours` too.
+Start: `spent_date` + `started_time` ("8:00am" or "13:15", depending on the account's
+setting) in the account's timezone; without a clock time (Harvest's "duration" timesheets)
+00:00 of `spent_date` in that timezone. End: start + duration, so an `ended_time` at or
+before `started_time` falls on the next day, correctly across DST.
 """
 
 import re
@@ -105,23 +106,14 @@ def hours_to_seconds(hours) -> int:
 def harvest_entry_times(item: dict, tz: ZoneInfo) -> tuple[datetime, datetime, int]:
     """(start, end, duration seconds) of a finished Harvest entry; see the module docstring."""
     spent = date.fromisoformat(item["spent_date"])
-    started, ended = item.get("started_time"), item.get("ended_time")
+    started = item.get("started_time")
 
     def at(day: date, clock: time) -> datetime:
         # In UTC at once: Python subtracts and adds aware datetimes of the same zone on the
         # wall clock, which is wrong across a DST change.
         return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
 
-    if started:
-        start = at(spent, parse_clock(started))
-        if ended:
-            end = at(spent, parse_clock(ended))
-            if end <= start:
-                end = at(spent + timedelta(days=1), parse_clock(ended))
-            return start, end, int((end - start).total_seconds())
-        seconds = hours_to_seconds(item.get("hours"))
-        return start, start + timedelta(seconds=seconds), seconds
-    start = at(spent, time.min)
+    start = at(spent, parse_clock(started) if started else time.min)
     seconds = hours_to_seconds(item.get("hours"))
     return start, start + timedelta(seconds=seconds), seconds
 

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from timetracker.lib.http_client import ApiError, ApiQuotaExceeded
+from timetracker.lib.http_client import ApiError, ApiQuotaExceeded, RetryPolicy
 from timetracker.models import TimeEntry
 
 from .models import DataImport
@@ -42,6 +42,16 @@ User = get_user_model()
 CREDENTIALS_TTL_SECONDS = 2 * 24 * 3600
 RUNNING_TIMER_NOTE = "running timer, import after it stops"
 MAX_ROW_ERRORS = 1000  # kept in the record; the count is always exact
+clock = timezone.now  # tests move it instead of waiting
+
+
+def pull_stale_after() -> timedelta:
+    """How long a pull may show no sign of life (its heartbeat, written at the start and
+    with every page) before it counts as interrupted: a server restart or an in-process
+    task that died. Longer than one request with every timeout retried, plus backoffs and
+    rate-limit waits."""
+    attempts = RetryPolicy.max_transient_retries + 1
+    return timedelta(seconds=settings.HTTP_TIMEOUT_SECONDS * attempts + 10 * 60)
 
 
 class PullCredentialsError(Exception):
@@ -276,20 +286,25 @@ def pull_run(
     *, data_import: DataImport, source: PullSource, progress: Callable[[DataImport], None] | None = None
 ) -> PullOutcome:
     """Run (or continue) a pull until it completes, fails, or must wait for the API quota."""
-    data_import.refresh_from_db()
-    if data_import.is_finished:
-        return PullOutcome(status=data_import.status)
-    checkpoint = dict(data_import.checkpoint or {})
-    if "mark" not in checkpoint:
-        db_now = DataImport.objects.filter(pk=data_import.pk).values(db_now=Now())[0]["db_now"]
-        checkpoint["mark"] = db_now.isoformat()
-        checkpoint["cursor"] = {}
-        checkpoint["pages"] = 0
-    data_import.checkpoint = checkpoint
-    data_import.status = DataImport.Status.PROCESSING
-    data_import.status_message = f"Pulling from {source.label}…"
-    data_import.started_at = data_import.started_at or timezone.now()
-    data_import.save()
+    with transaction.atomic():
+        # Locked: `pull_start` may be marking this import superseded at this very moment.
+        list(DataImport.objects.select_for_update().filter(pk=data_import.pk).values_list("pk"))
+        data_import.refresh_from_db()
+        if data_import.is_finished:
+            return PullOutcome(status=data_import.status)
+        checkpoint = dict(data_import.checkpoint or {})
+        if "mark" not in checkpoint:
+            db_now = DataImport.objects.filter(pk=data_import.pk).values(db_now=Now())[0]["db_now"]
+            checkpoint["mark"] = db_now.isoformat()
+            checkpoint["cursor"] = {}
+            checkpoint["pages"] = 0
+        checkpoint["heartbeat"] = clock().isoformat()
+        checkpoint.pop("resume_at", None)
+        data_import.checkpoint = checkpoint
+        data_import.status = DataImport.Status.PROCESSING
+        data_import.status_message = f"Pulling from {source.label}…"
+        data_import.started_at = data_import.started_at or timezone.now()
+        data_import.save()
     mark = datetime.fromisoformat(checkpoint["mark"])
     try:
         source.prepare()
@@ -316,7 +331,8 @@ def pull_run(
                 if page.total_hint is not None:  # Harvest announces its total; Toggl does not
                     locked.total_records = max(page.total_hint, locked.processed_records)
                 locked.checkpoint = {**locked.checkpoint, "cursor": page.cursor,
-                                     "pages": locked.checkpoint.get("pages", 0) + 1}
+                                     "pages": locked.checkpoint.get("pages", 0) + 1,
+                                     "heartbeat": clock().isoformat()}
                 locked.status_message = (
                     f"Pulling from {source.label}: {locked.processed_records} entries read"
                 )
@@ -326,6 +342,9 @@ def pull_run(
                 progress(data_import)
         with transaction.atomic():
             locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
+            if locked.checkpoint.get("cursor") != expected_cursor or locked.is_finished:
+                logger.info("Import %s continued elsewhere or was superseded; this run stops", data_import.pk)
+                return PullOutcome(status=locked.status)
             owner_ids = {locked.owner_id, *owner_map.values()}
             start, end = source.range_bounds()
             stale = TimeEntry.objects.filter(
@@ -359,15 +378,20 @@ def pull_run(
             progress(locked)
         return PullOutcome(status=locked.status)
     except ApiQuotaExceeded as exc:
-        resume_at = timezone.now() + timedelta(seconds=exc.resets_in)
+        resume_at = clock() + timedelta(seconds=exc.resets_in)
         minutes = max(1, round(exc.resets_in / 60))
-        DataImport.objects.filter(pk=data_import.pk).update(
-            status=DataImport.Status.WAITING,
-            status_message=(
+        with transaction.atomic():
+            locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
+            if locked.is_finished:  # superseded meanwhile
+                return PullOutcome(status=locked.status)
+            # `resume_at` tells `pull_is_alive` when this wait is over.
+            locked.checkpoint = {**locked.checkpoint, "resume_at": resume_at.isoformat()}
+            locked.status = DataImport.Status.WAITING
+            locked.status_message = (
                 f"waiting for Toggl quota until {resume_at:%Y-%m-%d %H:%M:%S} UTC "
                 f"(Toggl hourly API limit reached, resuming in {minutes} min)"
-            ),
-        )
+            )
+            locked.save(update_fields=["checkpoint", "status", "status_message"])
         logger.info("Import %s waits for the %s quota until %s", data_import.pk, source.label, resume_at)
         return PullOutcome(status=DataImport.Status.WAITING, resume_at=resume_at)
     except ApiError as exc:
@@ -459,18 +483,24 @@ def pull_source_name(options: dict) -> str:
     return f"Harvest Account {options['account_id']}"
 
 
-def pull_running_for(*, user, options: dict) -> DataImport | None:
-    """An unfinished pull of the same source for this user: two at once would race on the
-    same entries. Older than the credentials' lifetime, it can no longer continue."""
-    return (
-        DataImport.objects.filter(
-            owner=user, source_file_name=pull_source_name(options), created_at__gte=timezone.now() - timedelta(
-                seconds=CREDENTIALS_TTL_SECONDS),
-        )
-        .exclude(status__in=DataImport.FINISHED_STATUSES)
-        .order_by("-pk")
-        .first()
-    )
+def pull_is_alive(data_import: DataImport) -> bool:
+    """Whether an unfinished pull may still make progress on its own: waiting for a quota
+    reset still ahead, or showing a heartbeat younger than `pull_stale_after()`."""
+    checkpoint = data_import.checkpoint or {}
+    now = clock()
+    if data_import.status == DataImport.Status.WAITING and checkpoint.get("resume_at"):
+        return now < datetime.fromisoformat(checkpoint["resume_at"])
+    beat = checkpoint.get("heartbeat")
+    last = datetime.fromisoformat(beat) if beat else (data_import.started_at or data_import.created_at)
+    return now - last < pull_stale_after()
+
+
+def _pulls_unfinished(*, user, options: dict):
+    """Unfinished pulls of the same source for this user: two live at once would race on the
+    same entries. One that is no longer alive (in-process tasks cannot wait for a quota; a
+    restart kills them) does not block a new start, which supersedes it."""
+    return DataImport.objects.filter(owner=user, source_file_name=pull_source_name(options)).exclude(
+        status__in=DataImport.FINISHED_STATUSES)
 
 
 def pull_start(*, user, source: str, params: dict) -> DataImport:
@@ -478,15 +508,21 @@ def pull_start(*, user, source: str, params: dict) -> DataImport:
     from .pull_tasks import harvest_pull, toggl_pull
 
     options, credentials = pull_options_clean(user=user, source=source, params=params)
-    running = pull_running_for(user=user, options=options)
-    if running is not None:
-        raise PullInputError(
-            "body", f"Import #{running.pk} from {pull_source_name(options)} is still running; wait until it finishes."
+    with transaction.atomic():
+        interrupted = list(_pulls_unfinished(user=user, options=options).select_for_update().order_by("pk"))
+        running = next((pull for pull in reversed(interrupted) if pull_is_alive(pull)), None)
+        if running is not None:
+            raise PullInputError(
+                "body", f"Import #{running.pk} from {pull_source_name(options)} is still running; wait until it finishes."
+            )
+        data_import = pull_import_create(
+            owner=user, import_type=DataImport.Type.TOGGL if source == "toggl" else DataImport.Type.HARVEST,
+            options=options, source_file_name=pull_source_name(options),
         )
-    data_import = pull_import_create(
-        owner=user, import_type=DataImport.Type.TOGGL if source == "toggl" else DataImport.Type.HARVEST,
-        options=options, source_file_name=pull_source_name(options),
-    )
+        # The new pull brings everything again (entries are upserted by source id, so nothing
+        # is created twice); a late delivery of the old task finds it finished and stops.
+        for old in interrupted:
+            pull_fail(data_import=old, message=f"Interrupted (no progress); superseded by import #{data_import.pk}.")
     task = toggl_pull if source == "toggl" else harvest_pull
     sealed = pull_credentials_seal(credentials)
     transaction.on_commit(lambda: task.delay(data_import.pk, sealed))

@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
 from exports.admin_actions import export_selected_time_entries
 from imports.admin import ClientCsvAdminMixin, TimeEntryImportExportMixin
@@ -17,6 +18,7 @@ from .models import (
     TimeEntry,
     UserProfile,
 )
+from .services import KNOWN_SCOPES, api_token_create
 
 
 @admin.register(UserProfile)
@@ -89,6 +91,14 @@ class PerDiemAdmin(admin.ModelAdmin):
     actions = TRAVEL_EXPORT_ACTIONS
 
 
+class ApiTokenAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=[(s, s) for s in KNOWN_SCOPES], widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiToken
+        fields = ["owner", "name", "scopes", "expires_at"]
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
@@ -96,7 +106,27 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["revoked_at"]
     readonly_fields = ["prefix", "token_hash", "created_at", "last_used_at"]
 
-    def has_add_permission(self, request):
-        # Tokens are created from the user's page or `manage.py api_token_create`, which show
-        # the secret once; an admin form could not.
-        return False
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ApiTokenAddForm.Meta.fields
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # The same service as the user's page and the command: the secret is generated there,
+        # only its hash is stored, and this message is the one time it is shown.
+        token, raw = api_token_create(owner=obj.owner, name=obj.name, scopes=list(obj.scopes),
+                                      expires_at=obj.expires_at)
+        for model_field in ApiToken._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(token, model_field.attname))
+        obj._state.adding, obj._state.db = False, token._state.db
+        messages.warning(request, f"The new token is {raw} — copy it now: it is stored hashed and will not be shown again.")

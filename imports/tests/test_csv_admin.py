@@ -87,3 +87,19 @@ def test_admin_export_reimports_into_the_same_account_unchanged(charlie_client, 
     assert ".837623+00:00" in response.content.decode("utf-8-sig")
     again = import_file(charlie, response.content)
     assert (again.created_records, again.updated_records, again.unchanged_records) == (0, 0, 2)
+
+
+def test_admin_import_explains_a_file_that_is_not_csv_without_a_traceback(charlie_client):
+    response = charlie_client.post(IMPORT_URL, {"format": "0", "resource": "0",
+                                                "import_file": SimpleUploadedFile("x.csv", bytes(range(256)) * 4)})
+    html = response.content.decode()
+    assert "The file is not a CSV text file (it contains binary data)." in html
+    assert "Traceback" not in html and "imports/admin.py" not in html
+
+
+def test_admin_import_explains_an_unknown_timezone_without_a_traceback(charlie_client):
+    response = upload(charlie_client, CASES_DIR / "04_twelve_hour_am_pm_times.csv", timezone="Mars/Base")
+    html = response.content.decode()
+    assert "Unknown timezone &quot;Mars/Base&quot;; use an IANA name such as Europe/Berlin." in html
+    assert "Traceback" not in html and "imports/admin.py" not in html
+    assert TimeEntry.objects.count() == 0

@@ -4,7 +4,7 @@ included."""
 import json
 from datetime import UTC, datetime
 
-from conftest import CASES_DIR, make_user
+from conftest import CASES_DIR, SAMPLES_DIR, make_user
 from imports.models import DataImport
 from timetracker.models import Client, Project, TimeEntry
 
@@ -13,6 +13,7 @@ from .fake_harvest import HARVEST_TOKEN, harvest_entry
 pytest_plugins = ["imports.tests.pull_fixtures"]
 
 CASE_17 = json.loads((CASES_DIR / "17_harvest_cursor_pagination.json").read_text())
+SAMPLE_PAGE = json.loads((SAMPLES_DIR / "harvest" / "harvest_v2_time_entries_page.json").read_text())
 
 
 def pull(client, capture, **overrides) -> DataImport:
@@ -95,6 +96,7 @@ def test_clock_times_ending_at_or_before_the_start_end_the_next_day_across_dst(
         harvest_entry(2, "2024-03-12", hours=24.0, started="8:00am", ended="8:00am"),
         harvest_entry(3, "2024-03-13", hours=2.11),
         harvest_entry(4, "2024-03-14", hours=1.5, started="13:30"),
+        harvest_entry(5, "2024-03-15", hours=0.0, started="9:00am", ended="9:00am"),
     ]
     data_import = pull(alice_client, django_capture_on_commit_callbacks)  # timezone defaults to alice's Berlin
     assert data_import.options["timezone"] == "Europe/Berlin"
@@ -105,6 +107,26 @@ def test_clock_times_ending_at_or_before_the_start_end_the_next_day_across_dst(
     assert (entries["3"].start, entries["3"].duration_seconds) == (datetime(2024, 3, 12, 23, tzinfo=UTC), 7596)
     assert (entries["4"].start, entries["4"].end) == (
         datetime(2024, 3, 14, 12, 30, tzinfo=UTC), datetime(2024, 3, 14, 14, tzinfo=UTC))
+    # Equal clock times with 0 hours: a zero-length entry, not 24 h.
+    assert (entries["5"].start, entries["5"].end, entries["5"].duration_seconds) == (
+        datetime(2024, 3, 15, 8, tzinfo=UTC), datetime(2024, 3, 15, 8, tzinfo=UTC), 0)
+
+
+def test_hours_are_the_duration_even_when_the_clock_times_disagree(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    # Harvest's documented sample: 2.11 h shown as 3:00pm–5:00pm, 1.35 h as 1:00pm–2:00pm.
+    fake_harvest.entries = json.loads(json.dumps(SAMPLE_PAGE["time_entries"]))
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, start="2017-03-01", end="2017-03-31",
+                       timezone="UTC")
+    assert data_import.status == "completed", data_import.status_message
+    entries = {e.source_id: (e.start, e.end, e.duration_seconds) for e in TimeEntry.objects.filter(owner=alice)}
+    assert entries == {
+        "636709355": (datetime(2017, 3, 2, 15, tzinfo=UTC), datetime(2017, 3, 2, 17, 6, 36, tzinfo=UTC), 7596),
+        "636708574": (datetime(2017, 3, 1, 11, tzinfo=UTC), datetime(2017, 3, 1, 12, tzinfo=UTC), 3600),
+        "636708723": (datetime(2017, 3, 1, 13, tzinfo=UTC), datetime(2017, 3, 1, 14, 21, tzinfo=UTC), 4860),
+    }
+    assert sum(duration for _, _, duration in entries.values()) == 16056
 
 
 def test_rerun_matches_the_source(alice_client, alice, fake_harvest, django_capture_on_commit_callbacks):

@@ -8,9 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conftest import CASES_DIR
-from imports import toggl
+from imports import pulls, toggl
 from imports.models import DataImport
-from imports.pulls import pull_credentials_seal, pull_execute, pull_start
+from imports.pulls import (
+    PullInputError,
+    pull_credentials_seal,
+    pull_execute,
+    pull_start,
+)
 from timetracker.models import TimeEntry
 
 from .fake_harvest import HARVEST_TOKEN, harvest_entry
@@ -211,3 +216,62 @@ def test_harvest_401_403_fail_at_once(alice, fake_harvest, sleeps, django_captur
     data_import = run_harvest(alice, django_capture_on_commit_callbacks, token=token, account_id=account)
     assert (data_import.status, data_import.status_message) == ("failed", "Harvest rejected the token or account id")
     assert len(fake_harvest.requests) == 1 and sleeps == []
+
+
+def test_after_a_402_with_in_process_tasks_the_pull_starts_again_once_the_quota_resets(
+    alice, fake_toggl, sleeps, monkeypatch, django_capture_on_commit_callbacks
+):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=0)] + canned("toggl_402_hourly_quota"))  # resets in 1800 s
+    waiting = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (waiting.status, waiting.created_records) == ("waiting", 3)
+
+    started = datetime.now(UTC)
+    monkeypatch.setattr(pulls, "clock", lambda: started + timedelta(seconds=1790))
+    with pytest.raises(PullInputError) as refused:
+        run_toggl(alice, django_capture_on_commit_callbacks)
+    assert refused.value.message == (
+        f"Import #{waiting.pk} from Toggl Workspace 2000002 is still running; wait until it finishes.")
+
+    monkeypatch.setattr(pulls, "clock", lambda: started + timedelta(seconds=1801))
+    again = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert again.status == "completed", again.status_message
+    assert (again.processed_records, again.created_records, again.unchanged_records) == (7, 4, 3)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.status_message) == (
+        "failed", f"Interrupted (no progress); superseded by import #{again.pk}.")
+    assert TimeEntry.objects.filter(owner=alice).count() == 7
+
+
+def test_a_pull_killed_mid_way_blocks_only_until_it_shows_no_progress(
+    alice, fake_toggl, sleeps, monkeypatch, django_capture_on_commit_callbacks
+):
+    seven_entries(fake_toggl)
+    with django_capture_on_commit_callbacks(execute=False):
+        killed = pull_start(user=alice, source="toggl", params=toggl_params())
+
+    def server_restart(data_import):
+        raise SystemExit(1)
+
+    with pytest.raises(SystemExit):
+        pull_execute(import_id=killed.pk, sealed_credentials=pull_credentials_seal({"token": TOGGL_TOKEN}),
+                     progress=server_restart)
+    killed.refresh_from_db()
+    assert (killed.status, killed.processed_records) == ("processing", 3)
+    last_page = datetime.fromisoformat(killed.checkpoint["heartbeat"])
+
+    monkeypatch.setattr(pulls, "clock", lambda: last_page + pulls.pull_stale_after() - timedelta(seconds=1))
+    with pytest.raises(PullInputError):
+        run_toggl(alice, django_capture_on_commit_callbacks)
+
+    monkeypatch.setattr(pulls, "clock", lambda: last_page + pulls.pull_stale_after())
+    again = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (again.status, again.created_records, again.unchanged_records) == ("completed", 4, 3)
+    killed.refresh_from_db()
+    assert (killed.status, killed.status_message) == (
+        "failed", f"Interrupted (no progress); superseded by import #{again.pk}.")
+    # A late delivery of the killed task finds it finished and writes nothing.
+    assert pull_execute(import_id=killed.pk, sealed_credentials=pull_credentials_seal({"token": TOGGL_TOKEN})).status \
+        == "failed"
+    assert TimeEntry.objects.filter(owner=alice).count() == 7
+    assert pulls.pull_stale_after() == timedelta(seconds=30 * 4 + 600)

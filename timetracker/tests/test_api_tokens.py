@@ -1,8 +1,14 @@
+import re
+from datetime import UTC, datetime
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
+from imports.models import DataImport
+from timetracker import authentication
 from timetracker.models import ApiToken, api_token_digest
 
 
@@ -58,3 +64,51 @@ def test_revoked_token_is_marked(alice_client, alice, api_token):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert token.is_usable is False
+
+
+def test_admin_adds_a_token_shown_once_that_authenticates(charlie_client, alice):
+    response = charlie_client.post("/admin/timetracker/apitoken/add/", {
+        "owner": alice.pk, "name": "ci", "scopes": ["read:time_entries"],
+        "expires_at_0": "2030-01-31", "expires_at_1": "00:00:00",
+    }, follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    raw = re.search(r"tt_[A-Za-z0-9_-]{43}", shown[0])[0]
+    assert shown[0] == f"The new token is {raw} — copy it now: it is stored hashed and will not be shown again."
+    assert response.content.count(raw.encode()) == 1
+    token = ApiToken.objects.get()
+    assert (token.owner, token.name, token.scopes, token.prefix, token.token_hash, token.expires_at) == (
+        alice, "ci", ["read:time_entries"], raw[3:11], api_token_digest(raw), datetime(2030, 1, 31, tzinfo=UTC))
+
+    data_import = DataImport.objects.create(owner=alice, import_type="csv")
+    api = Client().get(f"/api/v1/imports/{data_import.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert (api.status_code, api.json()["id"]) == (200, data_import.pk)
+
+    change_page = charlie_client.get(f"/admin/timetracker/apitoken/{token.pk}/change/")
+    assert change_page.status_code == 200
+    assert raw.encode() not in change_page.content and token.token_hash.encode() in change_page.content
+    assert raw.encode() not in charlie_client.get("/admin/timetracker/apitoken/").content
+
+
+def test_hourly_rate_limit_is_429_with_retry_after_until_the_next_hour(client, alice, api_token, settings, monkeypatch):
+    settings.API_TOKEN_RATE_LIMIT_PER_MINUTE = 100
+    settings.API_TOKEN_RATE_LIMIT_PER_HOUR = 3
+    hour = 1764806400  # 2025-12-04 00:00:00 UTC
+    now = [hour]
+    monkeypatch.setattr(authentication, "time", SimpleNamespace(time=lambda: now[0]))
+    raw = api_token(alice, "read:time_entries")
+    data_import = DataImport.objects.create(owner=alice, import_type="csv")
+
+    def get_at(seconds: float):
+        now[0] = hour + seconds
+        return client.get(f"/api/v1/imports/{data_import.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    # One a minute: never over the minute limit, the hour's fourth is over the hour's.
+    assert [get_at(s).status_code for s in (10, 70, 130)] == [200, 200, 200]
+    limited = get_at(1000.25)
+    assert (limited.status_code, limited["Retry-After"], limited.json()) == (429, "2600", {
+        "error": "Rate limit exceeded",
+        "message": "Too many requests for this token; retry in 2600 seconds.",
+        "error_code": "rate_limited",
+    })
+    assert get_at(3600).status_code == 200
