@@ -1229,6 +1229,21 @@ def csv_import_run(
         )
 
 
+def csv_import_give_up(*, data_import_id: int, error: Exception, attempts: int) -> DataImport:
+    """Mark an import failed after its last attempt lost the database connection or found it
+    locked (the task gave up retrying). A finished import is left alone."""
+    data_import = DataImport.objects.get(pk=data_import_id)
+    if data_import.is_finished:
+        return data_import
+    logger.error("CSV import %s gave up after %s attempts: %s", data_import_id, attempts, error)
+    return _fail(
+        data_import,
+        f"Import stopped after {data_import.processed_records} rows: the database was unavailable "
+        f"({str(error).strip()[:200]}) in {attempts} attempts. Import the file again "
+        "(rows already imported are not created twice).",
+    )
+
+
 def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, progress) -> DataImport:
     with transaction.atomic():
         data_import = DataImport.objects.select_for_update().get(pk=data_import_id)
