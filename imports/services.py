@@ -51,6 +51,7 @@ from timetracker.lib.timeparse import (
     date_uses_dots,
     localize,
     looks_like_decimal_comma,
+    looks_like_short_date,
     seconds_int,
     truncate,
 )
@@ -377,6 +378,8 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if re.match(r"^\d{4}", part):
                 scan.long_dates = True
                 continue
+            if not looks_like_short_date(part):
+                continue  # not a date at all: its row reports it, it does not vote on the order
             scan.short_dates += 1
             scan.fits.update(date_orders_fitting(part))
             scan.dots = scan.dots or date_uses_dots(part)

@@ -173,6 +173,25 @@ def test_date_order_detected_from_the_data_or_asked_for(alice):
     )
 
 
+def test_a_start_that_is_not_a_date_is_a_row_error_not_a_date_order_question(alice):
+    data = template(
+        "Web,,,2024-03-04 09:00:00,2024-03-04 10:00:00,,a,,",
+        "Web,,,2024-03-04 10:00:00,2024-03-04 11:00:00,,b,,",
+        "Web,,,2024-03-04 11:00:00,2024-03-04 12:00:00,,c,,",
+        "Web,,,bad,,,,,",
+    )
+    preview = preview_file(alice, data, timezone="UTC", skip_invalid=True)
+    assert (preview.date_order, preview.date_order_detected, preview.needs_date_order) == ("YMD", True, False)
+    assert [str(e) for e in preview.errors] == [
+        'line 5, column "start_time", value "bad": not a date (expected e.g. 2024-03-04, 04.03.2024 or 03/04/2024)'
+    ]
+    data_import = import_file(alice, data, timezone="UTC", skip_invalid=True)
+    assert (data_import.status, data_import.created_records, data_import.failed_records) == (
+        "completed_with_errors", 3, 1,
+    )
+    assert sorted(TimeEntry.objects.values_list("notes", flat=True)) == ["a", "b", "c"]
+
+
 def test_any_invalid_row_writes_nothing_and_the_message_counts_them(alice):
     data = template(
         "Web,,,2024-03-04 09:00,2024-03-04 10:00,,ok,,",
