@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from timetracker.celery import app as celery_app
 from timetracker.lib.csv_dialects import (
+    CANDIDATE_DELIMITERS,
     CsvDecodeError,
     detect_encoding,
     first_lines,
@@ -99,6 +100,8 @@ class RowError:
         return {"line": self.line, "column": self.column, "value": self.value, "message": self.message}
 
     def __str__(self) -> str:
+        if not self.column:  # about the whole row, e.g. its number of cells
+            return f"line {self.line}: {self.message}"
         return f'line {self.line}, column "{self.column}", value "{self.value}": {self.message}'
 
 
@@ -504,6 +507,7 @@ class RowCleaner:
             for position, field_ in sorted(layout.mapping.items())
         ]
         self.columns = {attribute: column for _, attribute, column, _ in self.cells_to_read}
+        self.positions = {column: position for position, _, column, _ in self.cells_to_read}
         self.time_columns = {self.columns.get(a) for a in TIME_ATTRIBUTES}
         has = layout.has
         self.start_column = "start" if has("start") else ("start_time" if has("start_time") else "start_date")
@@ -560,6 +564,10 @@ class RowCleaner:
         times = None
         if not any(e.column in self.time_columns for e in errors):
             times = self._times(values, raw, columns, error, record.line)
+        if width < len(layout.header) and any(self.positions.get(e.column, -1) >= width for e in errors):
+            # Cells missing from the end are fine unless one was needed; then the count is the
+            # cause ("Web;…;…" in a comma file), not the empty cells it leaves.
+            return [self._short_row_error(record)]
         if errors or times is None:
             return errors
 
@@ -584,6 +592,15 @@ class RowCleaner:
             end_precision=end_precision,
             warnings=warnings,
         )
+
+    def _short_row_error(self, record) -> RowError:
+        delimiter, width, columns = self.layout.delimiter, len(record.cells), len(self.layout.header)
+        text = delimiter.join(record.cells)
+        message = f"{width} cell(s), the header has {columns} columns"
+        others = [d for d in CANDIDATE_DELIMITERS if d != delimiter and text.count(d) >= columns - width]
+        if others:
+            message += f' (the row seems to be separated by "{others[0]}" instead of "{delimiter}")'
+        return RowError(record.line, "", text[:200], message)
 
     def _naive_or_aware(self, values, prefix: str, fallback_date=None):
         """(datetime, precision, had a clock time, had a date) for "start" or "end"."""

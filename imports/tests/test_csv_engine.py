@@ -192,6 +192,26 @@ def test_a_start_that_is_not_a_date_is_a_row_error_not_a_date_order_question(ali
     assert sorted(TimeEntry.objects.values_list("notes", flat=True)) == ["a", "b", "c"]
 
 
+def test_a_row_with_another_delimiter_is_reported_by_its_cell_count(alice):
+    data = template(
+        "Web;;;2024-03-04 09:00;2024-03-04 10:00;;semicolons;;",
+        "Web,,,2024-03-04 10:00,2024-03-04 11:00",  # trailing empty cells left out: fine
+        "Web,,,2024-03-04 11:00,2024-13-04 12:00",  # short too, but its error is its own
+    )
+    preview = preview_file(alice, data, timezone="UTC")
+    assert [str(e) for e in preview.errors] == [
+        'line 2: 1 cell(s), the header has 9 columns (the row seems to be separated by ";" instead of ",")',
+        'line 4, column "end_time", value "2024-13-04 12:00": not a valid date in year-month-day order',
+    ]
+    assert preview.errors[0].as_dict() == {
+        "line": 2,
+        "column": "",
+        "value": "Web;;;2024-03-04 09:00;2024-03-04 10:00;;semicolons;;",
+        "message": '1 cell(s), the header has 9 columns (the row seems to be separated by ";" instead of ",")',
+    }
+    assert (preview.total_rows, preview.would_create) == (3, 1)
+
+
 def test_any_invalid_row_writes_nothing_and_the_message_counts_them(alice):
     data = template(
         "Web,,,2024-03-04 09:00,2024-03-04 10:00,,ok,,",
