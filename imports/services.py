@@ -40,6 +40,7 @@ from timetracker.celery import app as celery_app
 from timetracker.lib.csv_dialects import (
     CANDIDATE_DELIMITERS,
     CsvDecodeError,
+    CsvUnclosedQuote,
     detect_encoding,
     first_lines,
     iter_records,
@@ -304,6 +305,19 @@ class CsvLayout:
 
 
 CURRENCY_IN_HEADER = re.compile(r"(?:Amount|Rate)\s*\(([A-Za-z]{3})\)", re.IGNORECASE)
+
+
+def csv_read_error(layout: CsvLayout, error: CsvDecodeError) -> ImportFileError:
+    """The ImportFileError for a file that stops being readable CSV part way."""
+    if isinstance(error, CsvUnclosedQuote):
+        position = error.position
+        column = layout.header[position].strip().lstrip("\ufeff") if position < len(layout.header) else ""
+        return ImportFileError(
+            f'line {error.line}, column "{column or f"cell {position + 1}"}": a quoted value is never closed, '
+            "so everything after its opening quote would be read into this cell. Close or remove the quote "
+            "and upload the file again."
+        )
+    return ImportFileError(str(error))
 
 
 def csv_layout_detect(path: Path) -> CsvLayout:
@@ -869,7 +883,7 @@ class CsvImport:
         try:
             self.scan = csv_file_scan(self.layout)
         except CsvDecodeError as error:
-            raise ImportFileError(str(error)) from None
+            raise csv_read_error(self.layout, error) from None
         order, detected, needs = date_order_decide(self.scan, options.date_order)
         self.outcome = ImportOutcome(
             layout=self.layout,

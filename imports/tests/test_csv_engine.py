@@ -212,6 +212,23 @@ def test_a_row_with_another_delimiter_is_reported_by_its_cell_count(alice):
     assert (preview.total_rows, preview.would_create) == (3, 1)
 
 
+def test_a_quote_that_is_never_closed_is_a_file_error_naming_where_it_opens(alice):
+    data = template(
+        'Web,,,2024-03-04 09:00,2024-03-04 10:00,,"unterminated,,',
+        "Web,,,2024-03-04 10:00,2024-03-04 11:00,,b,,",
+        "Web,,,2024-03-04 11:00,2024-03-04 12:00,,c,,",
+    )
+    message = (
+        'line 2, column "notes": a quoted value is never closed, so everything after its opening quote would be '
+        "read into this cell. Close or remove the quote and upload the file again."
+    )
+    with pytest.raises(ImportFileError) as error:
+        preview_file(alice, data)
+    assert str(error.value) == message
+    data_import = import_file(alice, data, skip_invalid=True)
+    assert (data_import.status, data_import.status_message, TimeEntry.objects.count()) == ("failed", message, 0)
+
+
 def test_any_invalid_row_writes_nothing_and_the_message_counts_them(alice):
     data = template(
         "Web,,,2024-03-04 09:00,2024-03-04 10:00,,ok,,",
