@@ -307,6 +307,9 @@ class CsvLayout:
 CURRENCY_IN_HEADER = re.compile(r"(?:Amount|Rate)\s*\(([A-Za-z]{3})\)", re.IGNORECASE)
 
 
+HEADER_ONLY_ERROR = "The file has a header row but no data rows."
+
+
 def csv_read_error(layout: CsvLayout, error: CsvDecodeError) -> ImportFileError:
     """The ImportFileError for a file that stops being readable CSV part way."""
     if isinstance(error, CsvUnclosedQuote):
@@ -321,6 +324,8 @@ def csv_read_error(layout: CsvLayout, error: CsvDecodeError) -> ImportFileError:
 
 
 def csv_layout_detect(path: Path) -> CsvLayout:
+    """Encoding, delimiter, header row and format of a stored file, read as far as its first
+    data row. Raises ImportFileError when any is missing (a header alone is refused too)."""
     try:
         encoding = detect_encoding(path)
     except CsvDecodeError as error:
@@ -341,7 +346,14 @@ def csv_layout_detect(path: Path) -> CsvLayout:
             if position not in mapping and cell.strip() and not resource.is_known_unused(cell)
         ]
         currency = next((m[1] for cell in header if (m := CURRENCY_IN_HEADER.search(cell))), "")
-        return CsvLayout(path, encoding, delimiter, number, header, resource, mapping, ignored, currency)
+        layout = CsvLayout(path, encoding, delimiter, number, header, resource, mapping, ignored, currency)
+        try:
+            has_rows = any(not record.is_blank for record in layout.records())
+        except CsvDecodeError as error:
+            raise csv_read_error(layout, error) from None
+        if not has_rows:
+            raise ImportFileError(HEADER_ONLY_ERROR)
+        return layout
     first = lines[0][1][:120]
     raise ImportFileError(
         f'No known header row found (the first line reads "{first}"). Expected our template '

@@ -299,6 +299,15 @@ def test_files_that_are_not_time_entry_csv_get_400(alice, content):
     assert DataImport.objects.count() == 0 and TimeEntry.objects.count() == 0
 
 
+def test_header_without_data_rows_gets_400_for_preview_and_import(alice):
+    client, token = csrf_client(alice)
+    for preview in ("1", "0"):
+        response = post_csv(client, token, b"project_name,start_time,end_time\n", preview=preview)
+        assert response.status_code == 400
+        assert response.json() == {"success": False, "error": "The file has a header row but no data rows."}
+    assert DataImport.objects.count() == 0
+
+
 def test_oversize_upload_gets_413_from_the_service(alice, settings):
     settings.MAX_UPLOAD_SIZE = 100
     client, token = csrf_client(alice)
