@@ -389,6 +389,13 @@ def test_duration_column_disagreeing_is_a_warning_then_an_error(alice):
     ]
 
 
+def test_an_h_mm_duration_is_hours_and_minutes(alice):
+    data_import = import_file(alice, template("Web,,,2024-03-04 09:00,,1:30,,,"), timezone="UTC")
+    assert (data_import.status, data_import.created_records) == ("completed", 1)
+    entry = TimeEntry.objects.get()
+    assert (entry.start, entry.end, entry.duration_seconds) == (utc("2024-03-04 09:00"), utc("2024-03-04 10:30"), 5400)
+
+
 def test_clock_times_without_end_dates_cross_midnight(alice):
     data = b"Date,Project,Notes,Hours,Started At,Ended At\n2024-03-04,Ops,late deploy,2,11:00pm,1:00am\n"
     import_file(alice, data, timezone="UTC")
