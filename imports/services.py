@@ -459,6 +459,7 @@ class CleanRow:
     start_precision: int
     end_precision: int
     warnings: list[str] = dc_field(default_factory=list)
+    written: tuple[str, str] = ("", "")  # start and end as the file writes them (samples only)
 
     @property
     def duration_seconds(self) -> int:
@@ -495,15 +496,21 @@ class CleanRow:
             start_precision=sp, end_precision=ep,
         )
 
-    def sample(self) -> dict:
+    def sample(self, *, other_reading: CleanRow | list | None = None) -> dict:
+        """The row for the preview. While the date order is undecided (`other_reading` is the
+        row read in the other order) start and end are shown as written, not as one reading."""
+        undecided = other_reading is not None
+        duration = self.duration_seconds
+        if undecided and (not isinstance(other_reading, CleanRow) or other_reading.duration_seconds != duration):
+            duration = None
         return {
             "line": self.line,
             "project_name": self.project,
             "client_name": self.client or "",
             "task_name": self.task,
-            "start_time": self.start.isoformat(),
-            "end_time": self.end.isoformat(),
-            "duration_seconds": self.duration_seconds,
+            "start_time": self.written[0] if undecided else self.start.isoformat(),
+            "end_time": self.written[1] if undecided else self.end.isoformat(),
+            "duration_seconds": duration,
             "notes": self.notes,
             "tags": list(self.tags),
             "billable": self.billable,
@@ -598,6 +605,11 @@ class RowCleaner:
             return errors
 
         start, end, start_precision, end_precision, warnings = times
+        written = tuple(
+            raw.get(prefix, "").strip()
+            or " ".join(t for t in (raw.get(f"{prefix}_date", "").strip(), raw.get(f"{prefix}_time", "").strip()) if t)
+            for prefix in ("start", "end")
+        )
         client = values.get("client") or None
         if layout.resource.format_name == "template" and not client:
             client = project  # the template's documented default
@@ -617,6 +629,7 @@ class RowCleaner:
             start_precision=start_precision,
             end_precision=end_precision,
             warnings=warnings,
+            written=written,
         )
 
     def _short_row_error(self, record) -> RowError:
@@ -913,6 +926,13 @@ class CsvImport:
             decimal_comma=self.scan.decimal_comma,
             zone=self.zone,
         )
+        # While undecided, sample rows are read month first too, to show what depends on the order.
+        self.other_reading = (
+            RowCleaner(user=user, layout=self.layout, date_order="MDY", decimal_comma=self.scan.decimal_comma,
+                       zone=self.zone)
+            if needs
+            else None
+        )
         self.duplicates = DuplicateTracker()
         if self.scan.blank_count:
             lines = ", ".join(str(n) for n in self.scan.blank_lines)
@@ -948,7 +968,8 @@ class CsvImport:
                 for warning in cleaned.warnings:
                     outcome.add_warning(warning)
                 if len(outcome.samples) < SAMPLE_ROWS:
-                    outcome.samples.append(cleaned.sample())
+                    other = self.other_reading.clean(record) if self.other_reading else None
+                    outcome.samples.append(cleaned.sample(other_reading=other))
                 dump((fingerprint, *cleaned.packed()), self.spill)
             if progress and number % 2000 == 0:
                 progress(number)

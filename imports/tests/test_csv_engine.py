@@ -166,6 +166,10 @@ def test_date_order_detected_from_the_data_or_asked_for(alice):
     ambiguous = b"Date,Project,Hours\n03/04/2024,Web,1\n"
     preview = preview_file(alice, ambiguous, timezone="UTC")
     assert (preview.date_order, preview.needs_date_order) == (None, True)
+    # Undecided: the date as written, not one reading of it.
+    assert [(r["start_time"], r["end_time"], r["duration_seconds"]) for r in preview.sample_rows] == [
+        ("03/04/2024", "", 3600)
+    ]
     assert preview.warnings[0] == "The dates fit both day/month and month/day order; choose the date order before importing."
     chosen = preview_file(alice, ambiguous, timezone="UTC", date_order="MDY")
     assert (chosen.date_order, chosen.date_order_detected, chosen.sample_rows[0]["start_time"]) == (
@@ -227,6 +231,17 @@ def test_a_quote_that_is_never_closed_is_a_file_error_naming_where_it_opens(alic
     assert str(error.value) == message
     data_import = import_file(alice, data, skip_invalid=True)
     assert (data_import.status, data_import.status_message, TimeEntry.objects.count()) == ("failed", message, 0)
+
+
+def test_undecided_preview_leaves_out_a_duration_that_depends_on_the_date_order(alice):
+    header = "Project,Description,Start date,Start time,End date,End time\n"
+    data = (header + "Web,span,03/04/2024,09:00,04/04/2024,10:00\n").encode()
+    preview = preview_file(alice, data, timezone="UTC")
+    assert preview.needs_date_order is True
+    # Day first it lasts a day and an hour, month first a month and an hour.
+    assert [(r["start_time"], r["end_time"], r["duration_seconds"]) for r in preview.sample_rows] == [
+        ("03/04/2024 09:00", "04/04/2024 10:00", None)
+    ]
 
 
 def test_any_invalid_row_writes_nothing_and_the_message_counts_them(alice):
