@@ -38,7 +38,9 @@ from django.utils import timezone
 
 from timetracker.celery import app as celery_app
 from timetracker.lib.csv_dialects import (
+    CANDIDATE_DELIMITERS,
     CsvDecodeError,
+    CsvUnclosedQuote,
     detect_encoding,
     first_lines,
     iter_records,
@@ -51,6 +53,7 @@ from timetracker.lib.timeparse import (
     date_uses_dots,
     localize,
     looks_like_decimal_comma,
+    looks_like_short_date,
     seconds_int,
     truncate,
 )
@@ -98,6 +101,8 @@ class RowError:
         return {"line": self.line, "column": self.column, "value": self.value, "message": self.message}
 
     def __str__(self) -> str:
+        if not self.column:  # about the whole row, e.g. its number of cells
+            return f"line {self.line}: {self.message}"
         return f'line {self.line}, column "{self.column}", value "{self.value}": {self.message}'
 
 
@@ -302,7 +307,25 @@ class CsvLayout:
 CURRENCY_IN_HEADER = re.compile(r"(?:Amount|Rate)\s*\(([A-Za-z]{3})\)", re.IGNORECASE)
 
 
+HEADER_ONLY_ERROR = "The file has a header row but no data rows."
+
+
+def csv_read_error(layout: CsvLayout, error: CsvDecodeError) -> ImportFileError:
+    """The ImportFileError for a file that stops being readable CSV part way."""
+    if isinstance(error, CsvUnclosedQuote):
+        position = error.position
+        column = layout.header[position].strip().lstrip("\ufeff") if position < len(layout.header) else ""
+        return ImportFileError(
+            f'line {error.line}, column "{column or f"cell {position + 1}"}": a quoted value is never closed, '
+            "so everything after its opening quote would be read into this cell. Close or remove the quote "
+            "and upload the file again."
+        )
+    return ImportFileError(str(error))
+
+
 def csv_layout_detect(path: Path) -> CsvLayout:
+    """Encoding, delimiter, header row and format of a stored file, read as far as its first
+    data row. Raises ImportFileError when any is missing (a header alone is refused too)."""
     try:
         encoding = detect_encoding(path)
     except CsvDecodeError as error:
@@ -323,7 +346,14 @@ def csv_layout_detect(path: Path) -> CsvLayout:
             if position not in mapping and cell.strip() and not resource.is_known_unused(cell)
         ]
         currency = next((m[1] for cell in header if (m := CURRENCY_IN_HEADER.search(cell))), "")
-        return CsvLayout(path, encoding, delimiter, number, header, resource, mapping, ignored, currency)
+        layout = CsvLayout(path, encoding, delimiter, number, header, resource, mapping, ignored, currency)
+        try:
+            has_rows = any(not record.is_blank for record in layout.records())
+        except CsvDecodeError as error:
+            raise csv_read_error(layout, error) from None
+        if not has_rows:
+            raise ImportFileError(HEADER_ONLY_ERROR)
+        return layout
     first = lines[0][1][:120]
     raise ImportFileError(
         f'No known header row found (the first line reads "{first}"). Expected our template '
@@ -377,6 +407,8 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if re.match(r"^\d{4}", part):
                 scan.long_dates = True
                 continue
+            if not looks_like_short_date(part):
+                continue  # not a date at all: its row reports it, it does not vote on the order
             scan.short_dates += 1
             scan.fits.update(date_orders_fitting(part))
             scan.dots = scan.dots or date_uses_dots(part)
@@ -427,6 +459,7 @@ class CleanRow:
     start_precision: int
     end_precision: int
     warnings: list[str] = dc_field(default_factory=list)
+    written: tuple[str, str] = ("", "")  # start and end as the file writes them (samples only)
 
     @property
     def duration_seconds(self) -> int:
@@ -463,15 +496,21 @@ class CleanRow:
             start_precision=sp, end_precision=ep,
         )
 
-    def sample(self) -> dict:
+    def sample(self, *, other_reading: CleanRow | list | None = None) -> dict:
+        """The row for the preview. While the date order is undecided (`other_reading` is the
+        row read in the other order) start and end are shown as written, not as one reading."""
+        undecided = other_reading is not None
+        duration = self.duration_seconds
+        if undecided and (not isinstance(other_reading, CleanRow) or other_reading.duration_seconds != duration):
+            duration = None
         return {
             "line": self.line,
             "project_name": self.project,
             "client_name": self.client or "",
             "task_name": self.task,
-            "start_time": self.start.isoformat(),
-            "end_time": self.end.isoformat(),
-            "duration_seconds": self.duration_seconds,
+            "start_time": self.written[0] if undecided else self.start.isoformat(),
+            "end_time": self.written[1] if undecided else self.end.isoformat(),
+            "duration_seconds": duration,
             "notes": self.notes,
             "tags": list(self.tags),
             "billable": self.billable,
@@ -501,6 +540,7 @@ class RowCleaner:
             for position, field_ in sorted(layout.mapping.items())
         ]
         self.columns = {attribute: column for _, attribute, column, _ in self.cells_to_read}
+        self.positions = {column: position for position, _, column, _ in self.cells_to_read}
         self.time_columns = {self.columns.get(a) for a in TIME_ATTRIBUTES}
         has = layout.has
         self.start_column = "start" if has("start") else ("start_time" if has("start_time") else "start_date")
@@ -557,10 +597,19 @@ class RowCleaner:
         times = None
         if not any(e.column in self.time_columns for e in errors):
             times = self._times(values, raw, columns, error, record.line)
+        if width < len(layout.header) and any(self.positions.get(e.column, -1) >= width for e in errors):
+            # Cells missing from the end are fine unless one was needed; then the count is the
+            # cause ("Web;…;…" in a comma file), not the empty cells it leaves.
+            return [self._short_row_error(record)]
         if errors or times is None:
             return errors
 
         start, end, start_precision, end_precision, warnings = times
+        written = tuple(
+            raw.get(prefix, "").strip()
+            or " ".join(t for t in (raw.get(f"{prefix}_date", "").strip(), raw.get(f"{prefix}_time", "").strip()) if t)
+            for prefix in ("start", "end")
+        )
         client = values.get("client") or None
         if layout.resource.format_name == "template" and not client:
             client = project  # the template's documented default
@@ -580,7 +629,17 @@ class RowCleaner:
             start_precision=start_precision,
             end_precision=end_precision,
             warnings=warnings,
+            written=written,
         )
+
+    def _short_row_error(self, record) -> RowError:
+        delimiter, width, columns = self.layout.delimiter, len(record.cells), len(self.layout.header)
+        text = delimiter.join(record.cells)
+        message = f"{width} cell(s), the header has {columns} columns"
+        others = [d for d in CANDIDATE_DELIMITERS if d != delimiter and text.count(d) >= columns - width]
+        if others:
+            message += f' (the row seems to be separated by "{others[0]}" instead of "{delimiter}")'
+        return RowError(record.line, "", text[:200], message)
 
     def _naive_or_aware(self, values, prefix: str, fallback_date=None):
         """(datetime, precision, had a clock time, had a date) for "start" or "end"."""
@@ -849,7 +908,7 @@ class CsvImport:
         try:
             self.scan = csv_file_scan(self.layout)
         except CsvDecodeError as error:
-            raise ImportFileError(str(error)) from None
+            raise csv_read_error(self.layout, error) from None
         order, detected, needs = date_order_decide(self.scan, options.date_order)
         self.outcome = ImportOutcome(
             layout=self.layout,
@@ -866,6 +925,13 @@ class CsvImport:
             date_order=order or "DMY",
             decimal_comma=self.scan.decimal_comma,
             zone=self.zone,
+        )
+        # While undecided, sample rows are read month first too, to show what depends on the order.
+        self.other_reading = (
+            RowCleaner(user=user, layout=self.layout, date_order="MDY", decimal_comma=self.scan.decimal_comma,
+                       zone=self.zone)
+            if needs
+            else None
         )
         self.duplicates = DuplicateTracker()
         if self.scan.blank_count:
@@ -902,7 +968,8 @@ class CsvImport:
                 for warning in cleaned.warnings:
                     outcome.add_warning(warning)
                 if len(outcome.samples) < SAMPLE_ROWS:
-                    outcome.samples.append(cleaned.sample())
+                    other = self.other_reading.clean(record) if self.other_reading else None
+                    outcome.samples.append(cleaned.sample(other_reading=other))
                 dump((fingerprint, *cleaned.packed()), self.spill)
             if progress and number % 2000 == 0:
                 progress(number)
@@ -1227,6 +1294,21 @@ def csv_import_run(
             data_import,
             f"Import failed unexpectedly after {data_import.processed_records} rows: {type(error).__name__}: {error}",
         )
+
+
+def csv_import_give_up(*, data_import_id: int, error: Exception, attempts: int) -> DataImport:
+    """Mark an import failed after its last attempt lost the database connection or found it
+    locked (the task gave up retrying). A finished import is left alone."""
+    data_import = DataImport.objects.get(pk=data_import_id)
+    if data_import.is_finished:
+        return data_import
+    logger.error("CSV import %s gave up after %s attempts: %s", data_import_id, attempts, error)
+    return _fail(
+        data_import,
+        f"Import stopped after {data_import.processed_records} rows: the database was unavailable "
+        f"({str(error).strip()[:200]}) in {attempts} attempts. Import the file again "
+        "(rows already imported are not created twice).",
+    )
 
 
 def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, progress) -> DataImport:

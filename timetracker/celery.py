@@ -38,10 +38,17 @@ def _seconds_until(eta: datetime | None, countdown: float | None) -> float:
 
 
 def _run_eagerly_then_close_connections(apply_async, args, kwargs, options):
+    from celery.exceptions import Retry
     from django.db import connections
 
     try:
         apply_async(args, kwargs, **options)
+    except Retry as retry:
+        # An eager task asking to retry raises Retry instead of being sent again as a worker
+        # would do; send it again here (a new thread, after its countdown) or it never reruns.
+        if retry.sig is None:
+            raise
+        retry.sig.apply_async()
     finally:
         connections.close_all()
 

@@ -103,7 +103,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "db.sqlite3",
-            "OPTIONS": {"timeout": 30},
+            # Writers take the lock when their transaction begins and wait up to `timeout`
+            # seconds for it; a deferred transaction that reads, then writes, fails at once
+            # with "database is locked" when another writer holds it (concurrent imports).
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -27,10 +27,9 @@ HUGE_DURATION_ERROR = (
 )
 # (answer to a preview, answer to an import): a 400 message, or the row error / failed status.
 EXPECTED = {
-    "huge-field": (
-        "The file is not readable CSV at line 2: field larger than field limit (10485760).",
-        ("failed", None),
-    ),
+    # The upload check reads up to the first data row (a header alone is refused), so the import
+    # is refused up front too instead of being queued to fail.
+    "huge-field": ("The file is not readable CSV at line 2: field larger than field limit (10485760).",) * 2,
     "broken-utf16": ("The file starts like UTF-16 text but cannot be decoded as such; save it as CSV UTF-8.",) * 2,
     "huge-duration": (("row error", HUGE_DURATION_ERROR), ("failed", HUGE_DURATION_ERROR)),
     "late-nul": ("The file is not a CSV text file (it contains binary data).",) * 2,

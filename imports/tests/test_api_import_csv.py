@@ -178,6 +178,23 @@ def test_csv_must_include_a_header_row(client, alice, api_token, kwargs):
 
 
 @pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": {"file": SimpleUploadedFile("h.csv", b"project_name,start_time,end_time\r\n\r\n")}},
+        {"data": {"csv": "project_name,start_time,end_time\n"}, "content_type": "application/json"},
+        {"data": b"project_name,start_time,end_time", "content_type": "text/csv"},
+    ],
+    ids=["file", "csv-text", "body"],
+)
+def test_header_without_data_rows_is_a_400(client, alice, api_token, kwargs):
+    raw = api_token(alice, "write:time_entries")
+    response = client.post(URL, **kwargs, **bearer(raw))
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": "The file has a header row but no data rows."}
+    assert DataImport.objects.count() == 0
+
+
+@pytest.mark.parametrize(
     "kwargs, error",
     [
         ({"data": {"csv": CSV_TEXT, "timezone": "Mars/Base"}, "content_type": "application/json"},

@@ -166,11 +166,82 @@ def test_date_order_detected_from_the_data_or_asked_for(alice):
     ambiguous = b"Date,Project,Hours\n03/04/2024,Web,1\n"
     preview = preview_file(alice, ambiguous, timezone="UTC")
     assert (preview.date_order, preview.needs_date_order) == (None, True)
+    # Undecided: the date as written, not one reading of it.
+    assert [(r["start_time"], r["end_time"], r["duration_seconds"]) for r in preview.sample_rows] == [
+        ("03/04/2024", "", 3600)
+    ]
     assert preview.warnings[0] == "The dates fit both day/month and month/day order; choose the date order before importing."
     chosen = preview_file(alice, ambiguous, timezone="UTC", date_order="MDY")
     assert (chosen.date_order, chosen.date_order_detected, chosen.sample_rows[0]["start_time"]) == (
         "MDY", False, "2024-03-04T00:00:00+00:00",
     )
+
+
+def test_a_start_that_is_not_a_date_is_a_row_error_not_a_date_order_question(alice):
+    data = template(
+        "Web,,,2024-03-04 09:00:00,2024-03-04 10:00:00,,a,,",
+        "Web,,,2024-03-04 10:00:00,2024-03-04 11:00:00,,b,,",
+        "Web,,,2024-03-04 11:00:00,2024-03-04 12:00:00,,c,,",
+        "Web,,,bad,,,,,",
+    )
+    preview = preview_file(alice, data, timezone="UTC", skip_invalid=True)
+    assert (preview.date_order, preview.date_order_detected, preview.needs_date_order) == ("YMD", True, False)
+    assert [str(e) for e in preview.errors] == [
+        'line 5, column "start_time", value "bad": not a date (expected e.g. 2024-03-04, 04.03.2024 or 03/04/2024)'
+    ]
+    data_import = import_file(alice, data, timezone="UTC", skip_invalid=True)
+    assert (data_import.status, data_import.created_records, data_import.failed_records) == (
+        "completed_with_errors", 3, 1,
+    )
+    assert sorted(TimeEntry.objects.values_list("notes", flat=True)) == ["a", "b", "c"]
+
+
+def test_a_row_with_another_delimiter_is_reported_by_its_cell_count(alice):
+    data = template(
+        "Web;;;2024-03-04 09:00;2024-03-04 10:00;;semicolons;;",
+        "Web,,,2024-03-04 10:00,2024-03-04 11:00",  # trailing empty cells left out: fine
+        "Web,,,2024-03-04 11:00,2024-13-04 12:00",  # short too, but its error is its own
+    )
+    preview = preview_file(alice, data, timezone="UTC")
+    assert [str(e) for e in preview.errors] == [
+        'line 2: 1 cell(s), the header has 9 columns (the row seems to be separated by ";" instead of ",")',
+        'line 4, column "end_time", value "2024-13-04 12:00": not a valid date in year-month-day order',
+    ]
+    assert preview.errors[0].as_dict() == {
+        "line": 2,
+        "column": "",
+        "value": "Web;;;2024-03-04 09:00;2024-03-04 10:00;;semicolons;;",
+        "message": '1 cell(s), the header has 9 columns (the row seems to be separated by ";" instead of ",")',
+    }
+    assert (preview.total_rows, preview.would_create) == (3, 1)
+
+
+def test_a_quote_that_is_never_closed_is_a_file_error_naming_where_it_opens(alice):
+    data = template(
+        'Web,,,2024-03-04 09:00,2024-03-04 10:00,,"unterminated,,',
+        "Web,,,2024-03-04 10:00,2024-03-04 11:00,,b,,",
+        "Web,,,2024-03-04 11:00,2024-03-04 12:00,,c,,",
+    )
+    message = (
+        'line 2, column "notes": a quoted value is never closed, so everything after its opening quote would be '
+        "read into this cell. Close or remove the quote and upload the file again."
+    )
+    with pytest.raises(ImportFileError) as error:
+        preview_file(alice, data)
+    assert str(error.value) == message
+    data_import = import_file(alice, data, skip_invalid=True)
+    assert (data_import.status, data_import.status_message, TimeEntry.objects.count()) == ("failed", message, 0)
+
+
+def test_undecided_preview_leaves_out_a_duration_that_depends_on_the_date_order(alice):
+    header = "Project,Description,Start date,Start time,End date,End time\n"
+    data = (header + "Web,span,03/04/2024,09:00,04/04/2024,10:00\n").encode()
+    preview = preview_file(alice, data, timezone="UTC")
+    assert preview.needs_date_order is True
+    # Day first it lasts a day and an hour, month first a month and an hour.
+    assert [(r["start_time"], r["end_time"], r["duration_seconds"]) for r in preview.sample_rows] == [
+        ("03/04/2024 09:00", "04/04/2024 10:00", None)
+    ]
 
 
 def test_any_invalid_row_writes_nothing_and_the_message_counts_them(alice):
@@ -331,6 +402,13 @@ def test_duration_column_disagreeing_is_a_warning_then_an_error(alice):
     assert [str(e) for e in preview.errors] == [
         'line 3, column "Duration", value "00:25:00": start and end are 12:25:00 apart, which does not match this duration'
     ]
+
+
+def test_an_h_mm_duration_is_hours_and_minutes(alice):
+    data_import = import_file(alice, template("Web,,,2024-03-04 09:00,,1:30,,,"), timezone="UTC")
+    assert (data_import.status, data_import.created_records) == ("completed", 1)
+    entry = TimeEntry.objects.get()
+    assert (entry.start, entry.end, entry.duration_seconds) == (utc("2024-03-04 09:00"), utc("2024-03-04 10:30"), 5400)
 
 
 def test_clock_times_without_end_dates_cross_midnight(alice):

@@ -299,6 +299,15 @@ def test_files_that_are_not_time_entry_csv_get_400(alice, content):
     assert DataImport.objects.count() == 0 and TimeEntry.objects.count() == 0
 
 
+def test_header_without_data_rows_gets_400_for_preview_and_import(alice):
+    client, token = csrf_client(alice)
+    for preview in ("1", "0"):
+        response = post_csv(client, token, b"project_name,start_time,end_time\n", preview=preview)
+        assert response.status_code == 400
+        assert response.json() == {"success": False, "error": "The file has a header row but no data rows."}
+    assert DataImport.objects.count() == 0
+
+
 def test_oversize_upload_gets_413_from_the_service(alice, settings):
     settings.MAX_UPLOAD_SIZE = 100
     client, token = csrf_client(alice)
@@ -377,6 +386,36 @@ def test_unauthenticated_upload_gets_401_json(client):
     assert response.status_code == 401
     assert response.json() == {"error": "Authentication required"}
 
+
+
+def test_preview_shows_dates_as_written_while_the_date_order_is_undecided(alice):
+    client, token = csrf_client(alice)
+    content = b"project_name,start_time,end_time\nWeb,03/04/2024 09:00,03/04/2024 10:00\n"
+    body = post_csv(client, token, content, preview="1").json()
+    assert body["preview"] == {
+        "format_name": "template",
+        "delimiter": ",",
+        "encoding": "utf-8-sig",
+        "date_order": None,
+        "date_order_detected": False,
+        "needs_date_order": True,
+        "timezone": "Europe/Berlin",
+        "columns": ["project_name", "start_time", "end_time"],
+        "ignored_columns": [],
+        # Not 2024-04-03 (day first) or 2024-03-04 (month first): the file's own text.
+        "sample_rows": [
+            {"line": 2, "project_name": "Web", "client_name": "Web", "task_name": "", "start_time": "03/04/2024 09:00",
+             "end_time": "03/04/2024 10:00", "duration_seconds": 3600, "notes": "", "tags": [], "billable": False},
+        ],
+        "total_rows": 1,
+        "errors": [],
+        "warnings": ["The dates fit both day/month and month/day order; choose the date order before importing."],
+        "would_create": 1,
+        "would_update": 0,
+        "unchanged": 0,
+        "currency": "",
+        "format_label": "TimeTracker template",
+    }
 
 
 def test_date_order_the_file_cannot_tell_is_asked_for_then_used(alice):

@@ -7,6 +7,7 @@ with their physical line numbers, so memory does not depend on the file's size.
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,21 @@ csv.field_size_limit(10 * 1024 * 1024)
 
 class CsvDecodeError(ValueError):
     pass
+
+
+class CsvUnclosedQuote(CsvDecodeError):
+    """A quoted cell is still open at the end of the file: the csv module reads everything after
+    its opening quote into that cell instead of saying so."""
+
+    def __init__(self, *, line: int, position: int):
+        self.line = line  # physical line where the cell (and its quote) starts
+        self.position = position  # 0-based position of the cell in its record
+        super().__init__(f"The file is not readable CSV: the quoted value in cell {position + 1} of line {line} is never closed.")
+
+
+# Read after the last line: outside a quoted cell it is a record of its own; inside one it ends
+# up in that cell. A file holding NUL is refused before it is read (detect_encoding).
+END_OF_FILE = "\x00"
 
 
 def _decodes_as(path, encoding: str) -> bool:
@@ -93,7 +109,7 @@ def iter_records(path, *, encoding: str, delimiter: str) -> Iterator[CsvRecord]:
     """Yield every record with the physical line it starts on; blank lines come as records
     with no cells so callers can report them."""
     with open_text(path, encoding) as stream:
-        reader = csv.reader(stream, delimiter=delimiter)
+        reader = csv.reader(itertools.chain(stream, [END_OF_FILE]), delimiter=delimiter)
         next_line = 1
         while True:
             try:
@@ -103,6 +119,12 @@ def iter_records(path, *, encoding: str, delimiter: str) -> Iterator[CsvRecord]:
             except csv.Error as error:
                 # e.g. a cell over the field size limit: the file is not CSV we can read.
                 raise CsvDecodeError(f"The file is not readable CSV at line {next_line}: {error}.") from None
+            if cells == [END_OF_FILE]:
+                return
+            if cells and cells[-1].endswith(END_OF_FILE):
+                # Lines inside the quoted cells before it move the quote's line down.
+                opened = next_line + sum(cell.count("\n") for cell in cells[:-1])
+                raise CsvUnclosedQuote(line=opened, position=len(cells) - 1)
             if cells and next_line == 1:
                 cells[0] = cells[0].lstrip("\ufeff")
             yield CsvRecord(line=next_line, cells=cells)

@@ -63,6 +63,13 @@ def date_orders_fitting(value: str) -> set[str]:
     return fitting
 
 
+def looks_like_short_date(value: str) -> bool:
+    """Written like a date whose day and month order matters (03/04/2024, 4.3.24), valid or not;
+    text such as "bad" is not a date at all."""
+    parts = _split_date(value)
+    return parts is not None and not parts[3]
+
+
 def date_uses_dots(value: str) -> bool:
     return bool(_DATE.match(value.strip())) and "." in value
 
