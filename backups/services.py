@@ -322,13 +322,14 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
         validated = _archive_check(path)
     except BackupRejected as error:
         logger.warning("Restore of %s refused: %s", path.name, error.message)
+        refused = RestoreStatus(state="failed", message=error.message, archive_name=path.name, started_at=started,
+                                finished_at=_now(), step="validating", requested_by=previous.requested_by)
         with restore_lock():
-            if not is_database_restore_in_progress():
-                status_write(RestoreStatus(state="failed", message=error.message, archive_name=path.name,
-                                           started_at=started, finished_at=_now(), step="validating",
-                                           requested_by=previous.requested_by))
-        return status_read()
-    _wait_for_stale_flag()
+            if not is_database_restore_in_progress():  # else the running restore's status stays
+                status_write(refused)
+        return refused
+    if previous.state == "running" and previous.archive_name == path.name:
+        _wait_for_stale_flag()  # most likely our own task, delivered again after its worker died
     with ExitStack() as holding:
         with restore_lock():
             if is_database_restore_in_progress():
@@ -342,14 +343,18 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
 
 def _leftovers_remove() -> None:
     """Work folders of restores killed with their process (only one restore runs: ours), and
-    half-written archives more than a day old."""
+    work folders and half-written archives of backups, more than a day old."""
     folder = _backup_dir()
     for path in folder.glob(".work-restore-*"):
         shutil.rmtree(path, ignore_errors=True)
     for path in folder.glob(".work-safety-*"):
         shutil.rmtree(path, ignore_errors=True)
+    day_ago = time.time() - 86400
+    for path in folder.glob(".work-backup-*"):
+        if path.stat().st_mtime < day_ago:
+            shutil.rmtree(path, ignore_errors=True)
     for path in folder.glob(".*.partial"):
-        if path.stat().st_mtime < time.time() - 86400:
+        if path.stat().st_mtime < day_ago:
             path.unlink(missing_ok=True)
 
 

@@ -15,7 +15,7 @@ from backups.services import backup_create, backup_delete
 from backups.types import BackupNotFound, RestoreInProgress
 from timetracker.models import Tag, TimeEntry
 
-from .helpers import three_entries
+from .factories import three_entries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

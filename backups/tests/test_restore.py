@@ -23,7 +23,7 @@ from backups.types import BackupRejected, RestoreInProgress
 from exports.tests.factories import at, entry
 from timetracker.models import TimeEntry
 
-from .helpers import entries_of, rewrite_archive, three_entries
+from .factories import entries_of, rewrite_archive, three_entries
 
 CASE_14 = Path(__file__).resolve().parents[3] / "shared" / "cases" / "14_zip_slip_backup.zip"
 

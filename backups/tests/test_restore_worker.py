@@ -17,7 +17,7 @@ from backups.selectors import backup_list, restore_status_get
 from backups.services import backup_create, restore_request
 from exports.tests.factories import at, entry
 
-from .helpers import entries_of, three_entries
+from .factories import entries_of, three_entries
 
 
 @pytest.fixture
