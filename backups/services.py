@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.management import call_command
@@ -456,12 +456,14 @@ def _files_replace(staged: dict[str, Path]) -> None:
         if relative not in staged:
             path.unlink(missing_ok=True)
     for relative, source in staged.items():
-        destination = root / relative
+        destination = root
+        for part in PurePosixPath(relative).parts:
+            destination = destination / part
+            if destination.is_symlink():  # a link in our storage must not lead the write elsewhere
+                destination.unlink()
         destination.parent.mkdir(parents=True, exist_ok=True)
-        if not str(destination.parent.resolve()).startswith(str(root) + os.sep) and destination.parent.resolve() != root:
+        if not destination.resolve().is_relative_to(root):
             raise BackupRejected(f'Backup rejected: unsafe path "{FILES_PREFIX}{relative}"')
-        if destination.is_symlink():
-            destination.unlink()
         shutil.move(source, destination)
 
 

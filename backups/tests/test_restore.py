@@ -273,3 +273,20 @@ def test_in_the_embedded_default_the_restore_runs_in_a_background_thread(restora
     assert restore_status_get().state == "completed", restore_status_get().message
     assert is_database_restore_in_progress() is False
     assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+
+
+def test_a_link_in_the_storage_folder_does_not_lead_restored_files_outside(restorable_db, alice, private_storage,
+                                                                           tmp_path):
+    (private_storage / "exports").mkdir()
+    (private_storage / "exports" / "report.csv").write_bytes(b"kept")
+    backup = backup_create()
+    (private_storage / "exports" / "report.csv").unlink()
+    (private_storage / "exports").rmdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (private_storage / "exports").symlink_to(outside)
+
+    assert backup_restore(archive_path=backup.path).state == "completed"
+    assert list(outside.iterdir()) == []
+    assert not (private_storage / "exports").is_symlink()
+    assert (private_storage / "exports" / "report.csv").read_bytes() == b"kept"
