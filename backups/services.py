@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -417,6 +418,8 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         return status_write(status)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        # Content type ids may differ in the restored database (always after a portable one).
+        ContentType.objects.clear_cache()
     rows = sum(validated.manifest["row_counts"].values())
     status.state, status.finished_at, status.step = "completed", _now(), "done"
     status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
