@@ -378,12 +378,14 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
 
     work = _work_dir("restore")
     safety: BackupInfo | None = None
+    touched = False  # nothing before the database replacement changes the database or the files
     try:
         step("taking a safety backup")
         safety = _backup_write(portable=False, trigger="safety")
         step("unpacking")
         staged_files = _stage_files(validated, work)
         step("replacing the database")
+        touched = True
         if validated.portable:
             call_command("migrate", interactive=False, verbosity=0)
             database.portable_load(
@@ -404,7 +406,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         logger.exception("Restore of %s failed", name)
         reason = error.message if isinstance(error, BackupError) else f"{type(error).__name__}: {error}"
         message = f"Restore of {name} failed while {status.step}: {reason}."
-        if safety is None:
+        if safety is None or not touched:
             message += " The database was not changed."
         else:
             try:
