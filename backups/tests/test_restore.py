@@ -140,7 +140,7 @@ def test_the_zip_slip_archive_is_rejected_and_nothing_is_written(restorable_db, 
 
     assert (status.state, status.message) == ("failed", expected)
     assert {path: path.exists() for path in outside} == existed
-    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == [".restore.lock", "restore-status.json"]
+    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == ["restore-status.json"]
     assert list(private_storage.iterdir()) == []
     assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
 
