@@ -287,18 +287,21 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
     from .tasks import backup_restore_task
 
     validated = _archive_check(Path(archive_path))
+    restore_id = uuid.uuid4().hex
     with restore_lock():
         if _restore_active(status_read()):
             raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
         status_write(RestoreStatus(
             state="queued", step="queued", archive_name=validated.path.name, queued_at=_now(),
-            requested_by=requested_by, message=f"Restore of {validated.path.name} queued by {requested_by}."))
+            requested_by=requested_by, message=f"Restore of {validated.path.name} queued by {requested_by}.",
+            restore_id=restore_id))
     try:
-        backup_restore_task.delay(str(validated.path.resolve()))
+        backup_restore_task.delay(str(validated.path.resolve()), restore_id)
     except Exception as error:
         logger.exception("Could not queue the restore of %s", validated.path.name)
         status_write(RestoreStatus(state="failed", archive_name=validated.path.name, finished_at=_now(),
-                                   requested_by=requested_by, message=f"The restore could not be queued: {error}"))
+                                   requested_by=requested_by, message=f"The restore could not be queued: {error}",
+                                   restore_id=restore_id))
         raise BackupError(f"The restore could not be queued: {error}") from error
     return status_read()
 
@@ -311,34 +314,54 @@ def _wait_for_stale_flag() -> None:
         time.sleep(0.5)
 
 
-def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] | None = None) -> RestoreStatus:
+def _superseded(status: RestoreStatus, restore_id: str | None) -> bool:
+    """A queued task whose request is no longer the current one (another restore ran since),
+    or which already finished: delivered again, it must not restore anything."""
+    if not restore_id:
+        return False  # manage.py backup_restore
+    return status.restore_id != restore_id or status.state in ("completed", "failed")
+
+
+def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] | None = None,
+                   restore_id: str | None = None) -> RestoreStatus:
     """Restore the database and stored files from an archive, holding the restore flag.
     Returns the final status (completed or failed, with the message); on a failure after the
     database was touched the safety backup is put back. Raises RestoreInProgress only when
-    another restore holds the flag (then nothing was done)."""
+    another restore holds the flag (then nothing was done). `restore_id` comes from
+    `restore_request` through the task; without it (manage.py) the restore always runs."""
     path = Path(archive_path)
     started = _now()
     previous = status_read()
+    if _superseded(previous, restore_id):
+        logger.warning("Restore %s of %s skipped: superseded or already finished", restore_id, path.name)
+        return previous
+    own = bool(restore_id)
+    requested_by = previous.requested_by if own else ""
+    restore_id = restore_id or uuid.uuid4().hex
     try:
         validated = _archive_check(path)
     except BackupRejected as error:
         logger.warning("Restore of %s refused: %s", path.name, error.message)
         refused = RestoreStatus(state="failed", message=error.message, archive_name=path.name, started_at=started,
-                                finished_at=_now(), step="validating", requested_by=previous.requested_by)
+                                finished_at=_now(), step="validating", requested_by=requested_by,
+                                restore_id=restore_id)
         with restore_lock():
             if not is_database_restore_in_progress():  # else the running restore's status stays
                 status_write(refused)
         return refused
-    if previous.state == "running" and previous.archive_name == path.name:
-        _wait_for_stale_flag()  # most likely our own task, delivered again after its worker died
+    if own and previous.state == "running":
+        _wait_for_stale_flag()  # our own task, delivered again after its worker died
     with ExitStack() as holding:
         with restore_lock():
             if is_database_restore_in_progress():
                 raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
+            current = status_read()
+            if own and _superseded(current, restore_id):
+                return current
             holding.enter_context(restore_flag_held())
         _leftovers_remove()
-        requested_by = previous.requested_by if previous.archive_name == path.name else ""
-        status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress)
+        status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress,
+                                       restore_id=restore_id)
     return status
 
 
@@ -364,10 +387,10 @@ RESTORE_STEPS = ["taking a safety backup", "unpacking", "replacing the database"
 
 
 def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, requested_by: str,
-                          progress: Callable[[int, int], None] | None) -> RestoreStatus:
+                          progress: Callable[[int, int], None] | None, restore_id: str) -> RestoreStatus:
     name = validated.path.name
     status = RestoreStatus(state="running", archive_name=name, started_at=started, requested_by=requested_by,
-                           message=f"Restoring {name}.")
+                           message=f"Restoring {name}.", restore_id=restore_id)
 
     def step(label: str) -> None:
         status.step = label

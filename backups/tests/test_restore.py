@@ -290,3 +290,25 @@ def test_a_link_in_the_storage_folder_does_not_lead_restored_files_outside(resto
     assert list(outside.iterdir()) == []
     assert not (private_storage / "exports").is_symlink()
     assert (private_storage / "exports" / "report.csv").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("current", [
+    {"state": "completed", "restore_id": "a-later-request", "archive_name": "other.zip"},
+    {"state": "queued", "restore_id": "a-later-request", "archive_name": "other.zip"},
+    {"state": "completed", "restore_id": "this-request", "archive_name": "x.zip"},
+])
+def test_a_task_delivered_again_after_another_restore_or_its_own_end_restores_nothing(restorable_db, alice, current):
+    from backups.status import status_write
+    from backups.tasks import backup_restore_task
+    from backups.types import RestoreStatus
+
+    three_entries(alice)
+    backup = backup_create()
+    TimeEntry.objects.filter(notes="day 1").delete()
+    status_write(RestoreStatus(message="as it was", **current))
+
+    backup_restore_task.apply(args=(str(backup.path), "this-request"))
+
+    assert restore_status_get() == RestoreStatus(message="as it was", **current)
+    assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert [b.name for b in backup_list()] == [backup.name]
