@@ -407,6 +407,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         safety = _backup_write(portable=False, trigger="safety")
         step("unpacking")
         staged_files = _stage_files(validated, work)
+        staged_database = None if validated.portable else _stage_database(validated, work)
         step("replacing the database")
         touched = True
         if validated.portable:
@@ -415,7 +416,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
                 {member: validated.open_member_lines(member) for member in validated.members()},
                 validated.manifest["models"])
         else:
-            database.native_replace(_stage_database(validated, work), work_dir=work)
+            database.native_replace(staged_database, work_dir=work)
         _check_row_counts(validated.manifest["row_counts"], after_migrations=False)
         step("applying migrations")
         before = sum(len(names) for names in database.applied_migrations().values())
