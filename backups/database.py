@@ -20,9 +20,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.core.management.color import no_style
+from django.core.serializers.jsonl import Serializer as JsonlSerializer
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import Prefetch
 
 from .types import BackupError
 
@@ -59,7 +61,7 @@ def table_row_counts(cursor, tables: Iterable[str] | None = None, *, connection=
     counts = {}
     for table in sorted(tables):
         if table == MIGRATIONS_TABLE:
-            continue  # grows when an older backup is migrated forward; checked separately
+            continue  # grows when an older backup is migrated forward; the manifest lists migrations
         cursor.execute(f"SELECT COUNT(*) FROM {quote(table)}")
         counts[table] = cursor.fetchone()[0]
     return counts
@@ -243,33 +245,55 @@ def portable_dump(write_member: Callable[[str, Callable], None],
             if engine_name() == "postgresql" and outermost:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             counts = table_row_counts(cursor, _model_tables(models))
-        total = sum(model._default_manager.count() for model in models)
+        total = sum(model._base_manager.count() for model in models)
         done = 0
         for model in models:
-            queryset = model._default_manager.order_by("pk")
+            # One query per chunk for the m2m ids instead of one per row.
+            m2m = [Prefetch(field.name, queryset=field.related_model._base_manager.order_by("pk"))
+                   for field in model._meta.local_many_to_many]
+            queryset = model._base_manager.order_by("pk").prefetch_related(*m2m)
 
-            def write(stream, queryset=queryset):
-                serializers.serialize("jsonl", queryset.iterator(chunk_size=PORTABLE_BATCH), stream=stream)
+            def write(binary, queryset=queryset):
+                stream = _BufferedText(binary)
+                _PortableSerializer().serialize(queryset.iterator(chunk_size=PORTABLE_BATCH), stream=stream)
+                stream.flush()
 
-            write_member(f"data/{model_label(model)}.jsonl", _TextWriter.wrap(write))
+            write_member(f"data/{model_label(model)}.jsonl", write)
             done += counts.get(model._meta.db_table, 0)
             if progress:
                 progress(done, total)
     return [model_label(model) for model in models], counts
 
 
-class _TextWriter:
-    """Adapts a binary member stream to the text stream Django's serializer writes to."""
+class _PortableSerializer(JsonlSerializer):
+    """Django's JSON-lines serializer, reading m2m ids from the prefetch cache: the stock one
+    builds a queryset per row even when they are prefetched."""
 
-    def __init__(self, binary):
-        self.binary = binary
+    def handle_m2m_field(self, obj, field):
+        prefetched = getattr(obj, "_prefetched_objects_cache", {})
+        if field.remote_field.through._meta.auto_created and field.name in prefetched:
+            self._current[field.name] = [self._value_from_field(related, related._meta.pk)
+                                         for related in prefetched[field.name]]
+            return
+        super().handle_m2m_field(obj, field)
+
+
+class _BufferedText:
+    """The serializer writes a few bytes at a time; a zip member wants large chunks."""
+
+    def __init__(self, binary, limit: int = 256 * 1024):
+        self.binary, self.limit, self.parts, self.size = binary, limit, [], 0
 
     def write(self, text: str) -> None:
-        self.binary.write(text.encode("utf-8"))
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= self.limit:
+            self.flush()
 
-    @staticmethod
-    def wrap(write):
-        return lambda binary: write(_TextWriter(binary))
+    def flush(self) -> None:
+        if self.parts:
+            self.binary.write("".join(self.parts).encode("utf-8"))
+        self.parts, self.size = [], 0
 
 
 def portable_load(members: dict[str, Iterable[bytes]], labels: list[str]) -> None:

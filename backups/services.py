@@ -21,9 +21,10 @@ import zipfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -286,18 +287,21 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
     from .tasks import backup_restore_task
 
     validated = _archive_check(Path(archive_path))
+    restore_id = uuid.uuid4().hex
     with restore_lock():
         if _restore_active(status_read()):
             raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
         status_write(RestoreStatus(
             state="queued", step="queued", archive_name=validated.path.name, queued_at=_now(),
-            requested_by=requested_by, message=f"Restore of {validated.path.name} queued by {requested_by}."))
+            requested_by=requested_by, message=f"Restore of {validated.path.name} queued by {requested_by}.",
+            restore_id=restore_id))
     try:
-        backup_restore_task.delay(str(validated.path.resolve()))
+        backup_restore_task.delay(str(validated.path.resolve()), restore_id)
     except Exception as error:
         logger.exception("Could not queue the restore of %s", validated.path.name)
         status_write(RestoreStatus(state="failed", archive_name=validated.path.name, finished_at=_now(),
-                                   requested_by=requested_by, message=f"The restore could not be queued: {error}"))
+                                   requested_by=requested_by, message=f"The restore could not be queued: {error}",
+                                   restore_id=restore_id))
         raise BackupError(f"The restore could not be queued: {error}") from error
     return status_read()
 
@@ -310,46 +314,71 @@ def _wait_for_stale_flag() -> None:
         time.sleep(0.5)
 
 
-def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] | None = None) -> RestoreStatus:
+def _superseded(status: RestoreStatus, restore_id: str | None) -> bool:
+    """A queued task whose request is no longer the current one (another restore ran since),
+    or which already finished: delivered again, it must not restore anything."""
+    if not restore_id:
+        return False  # manage.py backup_restore
+    return status.restore_id != restore_id or status.state in ("completed", "failed")
+
+
+def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] | None = None,
+                   restore_id: str | None = None) -> RestoreStatus:
     """Restore the database and stored files from an archive, holding the restore flag.
     Returns the final status (completed or failed, with the message); on a failure after the
     database was touched the safety backup is put back. Raises RestoreInProgress only when
-    another restore holds the flag (then nothing was done)."""
+    another restore holds the flag (then nothing was done). `restore_id` comes from
+    `restore_request` through the task; without it (manage.py) the restore always runs."""
     path = Path(archive_path)
     started = _now()
     previous = status_read()
+    if _superseded(previous, restore_id):
+        logger.warning("Restore %s of %s skipped: superseded or already finished", restore_id, path.name)
+        return previous
+    own = bool(restore_id)
+    requested_by = previous.requested_by if own else ""
+    restore_id = restore_id or uuid.uuid4().hex
     try:
         validated = _archive_check(path)
     except BackupRejected as error:
         logger.warning("Restore of %s refused: %s", path.name, error.message)
+        refused = RestoreStatus(state="failed", message=error.message, archive_name=path.name, started_at=started,
+                                finished_at=_now(), step="validating", requested_by=requested_by,
+                                restore_id=restore_id)
         with restore_lock():
-            if not is_database_restore_in_progress():
-                status_write(RestoreStatus(state="failed", message=error.message, archive_name=path.name,
-                                           started_at=started, finished_at=_now(), step="validating",
-                                           requested_by=previous.requested_by))
-        return status_read()
-    _wait_for_stale_flag()
+            if not is_database_restore_in_progress():  # else the running restore's status stays
+                status_write(refused)
+        return refused
+    if own and previous.state == "running":
+        _wait_for_stale_flag()  # our own task, delivered again after its worker died
     with ExitStack() as holding:
         with restore_lock():
             if is_database_restore_in_progress():
                 raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
+            current = status_read()
+            if own and _superseded(current, restore_id):
+                return current
             holding.enter_context(restore_flag_held())
         _leftovers_remove()
-        requested_by = previous.requested_by if previous.archive_name == path.name else ""
-        status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress)
+        status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress,
+                                       restore_id=restore_id)
     return status
 
 
 def _leftovers_remove() -> None:
     """Work folders of restores killed with their process (only one restore runs: ours), and
-    half-written archives more than a day old."""
+    work folders and half-written archives of backups, more than a day old."""
     folder = _backup_dir()
     for path in folder.glob(".work-restore-*"):
         shutil.rmtree(path, ignore_errors=True)
     for path in folder.glob(".work-safety-*"):
         shutil.rmtree(path, ignore_errors=True)
+    day_ago = time.time() - 86400
+    for path in folder.glob(".work-backup-*"):
+        if path.stat().st_mtime < day_ago:
+            shutil.rmtree(path, ignore_errors=True)
     for path in folder.glob(".*.partial"):
-        if path.stat().st_mtime < time.time() - 86400:
+        if path.stat().st_mtime < day_ago:
             path.unlink(missing_ok=True)
 
 
@@ -358,10 +387,10 @@ RESTORE_STEPS = ["taking a safety backup", "unpacking", "replacing the database"
 
 
 def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, requested_by: str,
-                          progress: Callable[[int, int], None] | None) -> RestoreStatus:
+                          progress: Callable[[int, int], None] | None, restore_id: str) -> RestoreStatus:
     name = validated.path.name
     status = RestoreStatus(state="running", archive_name=name, started_at=started, requested_by=requested_by,
-                           message=f"Restoring {name}.")
+                           message=f"Restoring {name}.", restore_id=restore_id)
 
     def step(label: str) -> None:
         status.step = label
@@ -372,19 +401,22 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
 
     work = _work_dir("restore")
     safety: BackupInfo | None = None
+    touched = False  # nothing before the database replacement changes the database or the files
     try:
         step("taking a safety backup")
         safety = _backup_write(portable=False, trigger="safety")
         step("unpacking")
         staged_files = _stage_files(validated, work)
+        staged_database = None if validated.portable else _stage_database(validated, work)
         step("replacing the database")
+        touched = True
         if validated.portable:
             call_command("migrate", interactive=False, verbosity=0)
             database.portable_load(
                 {member: validated.open_member_lines(member) for member in validated.members()},
                 validated.manifest["models"])
         else:
-            database.native_replace(_stage_database(validated, work), work_dir=work)
+            database.native_replace(staged_database, work_dir=work)
         _check_row_counts(validated.manifest["row_counts"], after_migrations=False)
         step("applying migrations")
         before = sum(len(names) for names in database.applied_migrations().values())
@@ -398,7 +430,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         logger.exception("Restore of %s failed", name)
         reason = error.message if isinstance(error, BackupError) else f"{type(error).__name__}: {error}"
         message = f"Restore of {name} failed while {status.step}: {reason}."
-        if safety is None:
+        if safety is None or not touched:
             message += " The database was not changed."
         else:
             try:
@@ -412,6 +444,8 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         return status_write(status)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        # Content type ids may differ in the restored database (always after a portable one).
+        ContentType.objects.clear_cache()
     rows = sum(validated.manifest["row_counts"].values())
     status.state, status.finished_at, status.step = "completed", _now(), "done"
     status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
@@ -451,12 +485,14 @@ def _files_replace(staged: dict[str, Path]) -> None:
         if relative not in staged:
             path.unlink(missing_ok=True)
     for relative, source in staged.items():
-        destination = root / relative
+        destination = root
+        for part in PurePosixPath(relative).parts:
+            destination = destination / part
+            if destination.is_symlink():  # a link in our storage must not lead the write elsewhere
+                destination.unlink()
         destination.parent.mkdir(parents=True, exist_ok=True)
-        if not str(destination.parent.resolve()).startswith(str(root) + os.sep) and destination.parent.resolve() != root:
+        if not destination.resolve().is_relative_to(root):
             raise BackupRejected(f'Backup rejected: unsafe path "{FILES_PREFIX}{relative}"')
-        if destination.is_symlink():
-            destination.unlink()
         shutil.move(source, destination)
 
 

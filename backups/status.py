@@ -49,9 +49,19 @@ def status_update(**changes) -> RestoreStatus:
     return status_write(status)
 
 
+RESTORE_LOCK_KEY = "timetracker:backups-restore-lock"
+
+
 @contextmanager
 def restore_lock() -> Iterator[None]:
-    """Held only for check-then-set moments, never for a whole restore."""
+    """Held only for check-then-set moments, never for a whole restore. A Redis lock when
+    REDIS_URL is set (web and worker processes may be on different hosts), else a file lock."""
+    if settings.REDIS_URL:
+        from .restore_flag import _redis
+
+        with _redis().lock(RESTORE_LOCK_KEY, timeout=30, blocking_timeout=30):
+            yield
+        return
     with open(_backup_dir() / LOCK_FILE_NAME, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

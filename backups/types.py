@@ -57,6 +57,7 @@ class RestoreStatus:
     step: str = ""
     queued_at: datetime | None = None
     requested_by: str = ""
+    restore_id: str = ""  # ties a queued task to its request: a superseded task does nothing
 
     @property
     def is_active(self) -> bool:

@@ -16,7 +16,7 @@ from backups.services import backup_create, backup_delete
 from backups.types import BackupNotFound, RestoreInProgress
 from timetracker.models import Tag, TimeEntry
 
-from .helpers import three_entries
+from .factories import three_entries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,3 +140,19 @@ def test_an_uploaded_archive_is_kept_only_if_valid(alice, tmp_path):
         backup_upload_store(uploaded_file=upload, max_size=1000)
     assert str(rejected.value) == "Backup rejected: larger than the upload limit of 1000 bytes"
     assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == [stored.name]
+
+
+def test_a_backup_being_restored_cannot_be_deleted(alice):
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    info = backup_create()
+    status_write(RestoreStatus(state="running", archive_name=info.name, step="replacing the database"))
+    set_database_restore_in_progress(True)
+    try:
+        with pytest.raises(RestoreInProgress) as refused:
+            backup_delete(name=info.name)
+    finally:
+        set_database_restore_in_progress(False)
+    assert str(refused.value) == "That backup is being restored; it can be deleted when the restore has finished."
+    assert info.path.exists()

@@ -17,7 +17,7 @@ from backups.restore_flag import is_database_restore_in_progress
 from backups.selectors import backup_list
 from timetracker.models import TimeEntry
 
-from .helpers import entries_of, three_entries
+from .factories import entries_of, three_entries
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

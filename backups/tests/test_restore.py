@@ -23,7 +23,7 @@ from backups.types import BackupRejected, RestoreInProgress
 from exports.tests.factories import at, entry
 from timetracker.models import TimeEntry
 
-from .helpers import entries_of, rewrite_archive, three_entries
+from .factories import entries_of, rewrite_archive, three_entries
 
 CASE_14 = Path(__file__).resolve().parents[3] / "shared" / "cases" / "14_zip_slip_backup.zip"
 
@@ -140,7 +140,7 @@ def test_the_zip_slip_archive_is_rejected_and_nothing_is_written(restorable_db, 
 
     assert (status.state, status.message) == ("failed", expected)
     assert {path: path.exists() for path in outside} == existed
-    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == [".restore.lock", "restore-status.json"]
+    assert sorted(p.name for p in settings.BACKUP_DIR.iterdir()) == ["restore-status.json"]
     assert list(private_storage.iterdir()) == []
     assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
 
@@ -273,3 +273,42 @@ def test_in_the_embedded_default_the_restore_runs_in_a_background_thread(restora
     assert restore_status_get().state == "completed", restore_status_get().message
     assert is_database_restore_in_progress() is False
     assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+
+
+def test_a_link_in_the_storage_folder_does_not_lead_restored_files_outside(restorable_db, alice, private_storage,
+                                                                           tmp_path):
+    (private_storage / "exports").mkdir()
+    (private_storage / "exports" / "report.csv").write_bytes(b"kept")
+    backup = backup_create()
+    (private_storage / "exports" / "report.csv").unlink()
+    (private_storage / "exports").rmdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (private_storage / "exports").symlink_to(outside)
+
+    assert backup_restore(archive_path=backup.path).state == "completed"
+    assert list(outside.iterdir()) == []
+    assert not (private_storage / "exports").is_symlink()
+    assert (private_storage / "exports" / "report.csv").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("current", [
+    {"state": "completed", "restore_id": "a-later-request", "archive_name": "other.zip"},
+    {"state": "queued", "restore_id": "a-later-request", "archive_name": "other.zip"},
+    {"state": "completed", "restore_id": "this-request", "archive_name": "x.zip"},
+])
+def test_a_task_delivered_again_after_another_restore_or_its_own_end_restores_nothing(restorable_db, alice, current):
+    from backups.status import status_write
+    from backups.tasks import backup_restore_task
+    from backups.types import RestoreStatus
+
+    three_entries(alice)
+    backup = backup_create()
+    TimeEntry.objects.filter(notes="day 1").delete()
+    status_write(RestoreStatus(message="as it was", **current))
+
+    backup_restore_task.apply(args=(str(backup.path), "this-request"))
+
+    assert restore_status_get() == RestoreStatus(message="as it was", **current)
+    assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert [b.name for b in backup_list()] == [backup.name]

@@ -17,7 +17,7 @@ from backups.selectors import backup_list, restore_status_get
 from backups.services import backup_create, restore_request
 from exports.tests.factories import at, entry
 
-from .helpers import entries_of, three_entries
+from .factories import entries_of, three_entries
 
 
 @pytest.fixture
@@ -61,6 +61,7 @@ def test_a_worker_killed_mid_restore_leaves_the_old_data_then_the_redelivered_ta
     wait_for(restore_waiting_for_the_lock, 60, "the restore to wait for the lock\n" + celery_worker.log)
     status = restore_status_get()
     assert (status.state, status.step) == ("running", "replacing the database")
+    time.sleep(4)  # longer than the flag's TTL: the running restore keeps it fresh
     assert is_database_restore_in_progress() is True
     # The backup list and the status come from BACKUP_DIR while the database is locked.
     assert sorted(b.trigger for b in backup_list()) == ["manual", "safety"]

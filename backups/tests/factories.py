@@ -1,4 +1,4 @@
-"""Archive surgery for tests: rewrite one member or the manifest of a real backup."""
+"""Builders for backup tests: rows to back up, and surgery on a real archive (one member or the manifest)."""
 
 import json
 import zipfile
