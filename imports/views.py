@@ -149,22 +149,34 @@ def _api_import_csv(request):
         date_order=data["date_order"] or None,
         skip_invalid=data["skip_invalid"],
     )
+    return _session_import(
+        request,
+        data=data,
+        check=lambda stored_file: stored_csv_check(stored_file),
+        preview=lambda stored_file: csv_import_preview(user=request.user, stored_file=stored_file, options=options),
+        create=lambda stored_file, name: csv_import_create(
+            user=request.user, stored_file=stored_file, source_file_name=name, options=options
+        ),
+    )
+
+
+def _session_import(request, *, data: dict, check, preview, create) -> JsonResponse:
+    """The shared flow of the session import endpoints: take the upload (or a preview's
+    token), check it, then answer the preview (with a token to confirm it) or start the
+    import. `check(stored_file)`, `preview(stored_file)`, `create(stored_file, name)`."""
     try:
         if data["file"] is None:
             stored_file, source_file_name = upload_from_token(user=request.user, token=data["upload_token"])
         else:
             source_file_name = data["file"].name
             stored_file = csv_upload_store(user=request.user, uploaded_file=data["file"])
-            stored_csv_check(stored_file)
+        check(stored_file)
         if data["preview"]:
-            preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
+            preview_result = preview(stored_file)
             token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
-            return JsonResponse(
-                {"success": True, "preview": preview.as_dict(), "upload_token": token, "file_name": source_file_name}
-            )
-        data_import = csv_import_create(
-            user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
-        )
+            answer = {"success": True, "preview": preview_result.as_dict(), "upload_token": token}
+            return JsonResponse({**answer, "file_name": source_file_name})
+        data_import = create(stored_file, source_file_name)
     except UploadTooLarge as error:
         return json_error(str(error), status=413)
     except ImportFileError as error:
@@ -226,31 +238,14 @@ def _api_import_csv_clients(request):
         duplicate_detection_fields=detection_fields_parse(data["duplicate_detection_fields"]),
         skip_invalid=data["skip_invalid"],
     )
-    try:
-        if data["file"] is None:
-            stored_file, source_file_name = upload_from_token(user=request.user, token=data["upload_token"])
-        else:
-            source_file_name = data["file"].name
-            stored_file = csv_upload_store(user=request.user, uploaded_file=data["file"])
-        clients_upload_check(stored_file=stored_file, options=options)
-        if data["preview"]:
-            preview = clients_import_preview(user=request.user, stored_file=stored_file, options=options)
-            token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
-            return JsonResponse(
-                {"success": True, "preview": preview.as_dict(), "upload_token": token, "file_name": source_file_name}
-            )
-        data_import = clients_import_create(
-            user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
-        )
-    except UploadTooLarge as error:
-        return json_error(str(error), status=413)
-    except ImportFileError as error:
-        return json_error(str(error))
-    data_import.refresh_from_db()
-    status_url = reverse("api_import_status", args=[data_import.pk])
-    return JsonResponse(
-        import_accepted_data(data_import, status_url=status_url),
-        status=200 if data_import.is_finished else 202,
+    return _session_import(
+        request,
+        data=data,
+        check=lambda stored_file: clients_upload_check(stored_file=stored_file, options=options),
+        preview=lambda stored_file: clients_import_preview(user=request.user, stored_file=stored_file, options=options),
+        create=lambda stored_file, name: clients_import_create(
+            user=request.user, stored_file=stored_file, source_file_name=name, options=options
+        ),
     )
 
 
