@@ -444,6 +444,15 @@ def _field_value(row: ClientRow, detection_field: str) -> str:
     return str(row.values.get(detection_field, ""))
 
 
+def name_key(name: str) -> str:
+    """A client name as duplicate detection compares it: NFC, trimmed, case-folded."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).strip().casefold())
+
+
+def _match_value(detection_field: str, value: str) -> str:
+    return name_key(value) if detection_field == "name" else value
+
+
 def _stored_value(client: Client, detection_field: str) -> str:
     if detection_field.startswith(CUSTOM_FIELD_PREFIX):
         value = (client.custom_fields or {}).get(detection_field[len(CUSTOM_FIELD_PREFIX):])
@@ -453,7 +462,7 @@ def _stored_value(client: Client, detection_field: str) -> str:
 
 def _client_changes(client: Client, row: ClientRow) -> bool:
     for name, value in row.values.items():
-        if getattr(client, name) != value:
+        if name != "name" and getattr(client, name) != value:
             return True
     stored = client.custom_fields or {}
     if any(stored.get(key) != value for key, value in row.custom_fields.items()):
@@ -492,18 +501,18 @@ class ClientCsvImport:
         except CsvDecodeError as error:
             raise ImportFileError(str(error)) from None
         existing = list(Client.objects.prefetch_related("contacts"))
-        by_name = {client.name: client for client in existing}
+        by_name = {name_key(client.name): client for client in existing}
         editable = None if self.user.is_staff else set(clients_visible_to(user=self.user).values_list("pk", flat=True))
         # detection field -> stored value -> clients having it, so matching does not scan every client per row
         index: dict[str, dict[str, list[Client]]] = {name: {} for name in outcome.detection_fields}
         for client in existing:
             for detection_field, values in index.items():
-                value = _stored_value(client, detection_field)
+                value = _match_value(detection_field, _stored_value(client, detection_field))
                 if value:
                     values.setdefault(value, []).append(client)
-        seen_names: dict[str, int] = {}
+        seen: dict[tuple[str, str], int] = {}  # (detection field, value) -> line of the file
         for row in rows:
-            errors = self._decide(row, index, by_name, editable, seen_names)
+            errors = self._decide(row, index, by_name, editable, seen)
             if errors:
                 self._invalid(errors)
         return outcome
@@ -513,38 +522,47 @@ class ClientCsvImport:
         room = MAX_STORED_ERRORS - len(self.outcome.errors)
         self.outcome.errors.extend(errors[:max(0, room)])
 
-    def _decide(self, row: ClientRow, index, by_name, editable, seen_names) -> list[RowError]:
+    def _decide(self, row: ClientRow, index, by_name, editable, seen) -> list[RowError]:
         name_column = self.layout.column(self.layout.client_positions["name"])
 
         def error(message: str) -> list[RowError]:
             return [RowError(row.line, name_column, row.name, message)]
 
-        if row.name in seen_names:
-            return error(f"the file already has this client on line {seen_names[row.name]}")
-        seen_names[row.name] = row.line
+        # Within the file, a row is the same client as an earlier one on its name or on any
+        # detection field, as it would be against the database.
+        keys = [("name", name_key(row.name))] + [
+            (f, _match_value(f, _field_value(row, f))) for f in self.outcome.detection_fields if f != "name"
+        ]
+        for detection_field, value in keys:
+            if value and (detection_field, value) in seen:
+                same = "" if detection_field == "name" else f" (same {detection_field})"
+                return error(f"the file already has this client on line {seen[detection_field, value]}{same}")
+        for detection_field, value in keys:
+            if value:
+                seen[detection_field, value] = row.line
         matches: dict[int, tuple[Client, str]] = {}
         for detection_field in self.outcome.detection_fields:
-            value = _field_value(row, detection_field)
+            value = _match_value(detection_field, _field_value(row, detection_field))
             if not value:
                 continue
             for client in index[detection_field].get(value, []):
                 matches.setdefault(client.pk, (client, detection_field))
         if matches and self.options.skip_duplicates:
-            _, detection_field = next(iter(matches.values()))
+            matched, detection_field = next(iter(matches.values()))
             self.outcome.skipped_rows.append(RowError(
                 row.line, self._column_of(detection_field), _field_value(row, detection_field),
-                f"Client '{row.name}' already exists (skipped)",
+                f"Client '{row.name}' already exists (skipped): matches '{matched.name}' on {detection_field}",
             ))
             self.outcome.decisions.append(Decision("skip", row))
             return []
         if len(matches) > 1:
             names = ", ".join(sorted(f"'{client.name}'" for client, _ in matches.values()))
             return error(f"matches more than one existing client ({names}); choose other duplicate detection fields")
-        target = next(iter(matches.values()))[0] if matches else None
-        holder = by_name.get(row.name)
+        target, matched_on = next(iter(matches.values())) if matches else (None, None)
+        holder = by_name.get(name_key(row.name))
         if holder is not None and holder is not target:
             return error(
-                f"a client named '{row.name}' already exists; add \"name\" to the duplicate detection fields to "
+                f"a client named '{holder.name}' already exists; add \"name\" to the duplicate detection fields to "
                 "update it"
             )
         if target is None:
@@ -553,6 +571,12 @@ class ClientCsvImport:
         earlier = next((d.row.line for d in self.outcome.decisions if d.client is target), None)
         if earlier is not None:
             return error(f"matches the same existing client ('{target.name}') as line {earlier}")
+        if name_key(target.name) != name_key(row.name):
+            # OR matching on a custom field or e-mail must never rename a client silently.
+            return error(
+                f"matches client '{target.name}' on {matched_on}; to rename a client edit it, "
+                "or choose other duplicate fields"
+            )
         if editable is not None and target.pk not in editable:
             return error(f"only an admin can update client '{target.name}' (you track no time for it)")
         action = "update" if _client_changes(target, row) else "unchanged"
@@ -577,7 +601,10 @@ class ClientCsvImport:
         # Only the cells the file fills change: a missing status column (or an empty cell)
         # never re-activates a client.
         for name, value in row.values.items():
-            setattr(client, name, value)
+            # An update matched the name by its normalised form (or refused the row): the
+            # stored spelling stays.
+            if new or name != "name":
+                setattr(client, name, value)
         # A new dict, not an in-place update, so the JSON column is really written.
         client.custom_fields = {**(client.custom_fields or {}), **row.custom_fields}
         client.save()

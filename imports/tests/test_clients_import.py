@@ -144,7 +144,8 @@ def test_existing_client_is_skipped_by_default_and_left_alone(session):
     response = post(client, token, "name,email\nAcme,new@acme.example\nGlobex,\n")
     body = response.json()
     assert body["summary"]["skipped"] == 1 and body["summary"]["created"] == 1
-    assert body["summary"]["errors"] == ['line 2, column "name", value "Acme": Client \'Acme\' already exists (skipped)']
+    assert body["summary"]["errors"] == ['line 2, column "name", value "Acme": Client \'Acme\' already exists (skipped): '
+                                       "matches 'Acme' on name"]
     assert DataImport.objects.get().status == "completed"
     assert Client.objects.get(name="Acme").email == "old@acme.example"
     assert Client.objects.count() == 2
@@ -155,7 +156,8 @@ def test_duplicate_matched_on_a_custom_field_by_default(session):
     client, token = session
     body = post(client, token, "name,custom_field_erp_id\nAcme New Name,A-1\n").json()
     assert body["summary"]["errors"] == [
-        'line 2, column "custom_field_erp_id", value "A-1": Client \'Acme New Name\' already exists (skipped)'
+        'line 2, column "custom_field_erp_id", value "A-1": Client \'Acme New Name\' already exists (skipped): '
+        "matches 'Acme Old Name' on custom_field_erp_id"
     ]
     assert list(Client.objects.values_list("name", flat=True)) == ["Acme Old Name"]
 
@@ -262,7 +264,7 @@ def test_preview_writes_nothing_and_confirming_imports_the_previewed_bytes(sessi
     assert preview["errors"] == [
         {"line": 3, "column": "status", "value": "bad", "message": "must be active, inactive or archived"}
     ]
-    assert preview["skipped_rows"][0]["message"] == "Client 'Acme' already exists (skipped)"
+    assert preview["skipped_rows"][0]["message"] == "Client 'Acme' already exists (skipped): matches 'Acme' on name"
     assert DataImport.objects.count() == 0 and Client.objects.count() == 1
 
     confirmed = client.post(URL, {"upload_token": body["upload_token"], "skip_invalid": "1"}, HTTP_X_CSRFTOKEN=token)
@@ -333,13 +335,48 @@ def test_two_rows_matching_one_existing_client_is_an_error(session):
     assert list(Client.objects.values_list("name", flat=True)) == ["Acme"]
 
 
-def test_rename_through_a_custom_field_match(session):
-    Client.objects.create(name="Acme", status="archived", custom_fields={"erp_id": "A-1"})
+def test_update_refuses_a_rename_through_a_custom_field_match(session):
+    Client.objects.create(name="TierOld", description="old", custom_fields={"tier": "gold"})
     client, token = session
-    post(client, token, "name,custom_field_erp_id\nAcme Renamed,A-1\n", skip_duplicates="false")
-    assert list(Client.objects.values_list("name", "status", "custom_fields")) == [
-        ("Acme Renamed", "archived", {"erp_id": "A-1"})
+    post(client, token, "name,custom_field_tier,description\nTierNew3,gold,should be new\n", skip_duplicates="false")
+    data_import = DataImport.objects.get()
+    assert data_import.status == "failed"
+    assert data_import.row_errors == [{
+        "line": 2, "column": "name", "value": "TierNew3",
+        "message": "matches client 'TierOld' on custom_field_tier; to rename a client edit it, "
+                   "or choose other duplicate fields",
+    }]
+    assert list(Client.objects.values_list("name", "description")) == [("TierOld", "old")]
+
+
+def test_duplicates_inside_the_file_are_found_on_the_detection_fields(session):
+    client, token = session
+    post(client, token, "name,custom_field_erp_id\nErpA,E-1\nErpB,E-1\n")
+    assert DataImport.objects.get().row_errors == [{
+        "line": 3, "column": "name", "value": "ErpB",
+        "message": "the file already has this client on line 2 (same custom_field_erp_id)",
+    }]
+    assert Client.objects.count() == 0
+
+
+def test_names_differing_in_case_unicode_form_or_spaces_are_duplicates(session):
+    acme = Client.objects.create(name="Acme GmbH", email="old@acme.example")
+    Client.objects.create(name="Caf\u00e9")
+    client, token = session
+    body = post(client, token, 'name\nACME GMBH\n" acme gmbh "\nCafe\u0301\nFooCase\nfoocase\n').json()
+    assert body["summary"]["errors"] == [
+        'line 3, column "name", value "acme gmbh": the file already has this client on line 2',
+        'line 6, column "name", value "foocase": the file already has this client on line 5',
+        "line 2, column \"name\", value \"ACME GMBH\": Client 'ACME GMBH' already exists (skipped): "
+        "matches 'Acme GmbH' on name",
+        "line 4, column \"name\", value \"Caf\u00e9\": Client 'Caf\u00e9' already exists (skipped): "
+        "matches 'Caf\u00e9' on name",
     ]
+    assert Client.objects.count() == 2
+    post(client, token, "name,email\nACME GMBH,new@acme.example\n", skip_duplicates="false")
+    acme.refresh_from_db()
+    assert (acme.name, acme.email) == ("Acme GmbH", "new@acme.example")
+    assert Client.objects.count() == 2
 
 
 def test_numbers_out_of_range_and_long_text(session):
