@@ -82,6 +82,7 @@ CONTACT_MAX_LENGTHS = {
 }
 STATUSES = {choice.value for choice in Client.Status}
 SAMPLE_ROWS = 10
+MAX_CONTACTS = 100  # contact_<N>_…: N from 1 to this; Contact.position is a small integer
 DETECTABLE_FIELDS = ("name", "email")
 
 CLIENTS_TEMPLATE_FILE_NAME = "timetracker_clients_import_template.csv"
@@ -204,8 +205,14 @@ def clients_csv_layout_detect(path: Path) -> ClientCsvLayout:
             target, key = client_positions, lowered
         elif lowered.startswith(CUSTOM_FIELD_PREFIX) and len(name) > len(CUSTOM_FIELD_PREFIX):
             target, key = custom_positions, unicodedata.normalize("NFC", name[len(CUSTOM_FIELD_PREFIX):])
-        elif contact and int(contact[1]) >= 1:
-            target, key = contact_positions.setdefault(int(contact[1]), {}), contact[2]
+        elif contact:
+            # Length first: int() refuses strings of more than 4300 digits.
+            contact_number = int(contact[1]) if len(contact[1].lstrip("0")) <= 3 else MAX_CONTACTS + 1
+            if not 1 <= contact_number <= MAX_CONTACTS:
+                raise ImportFileError(
+                    f'The column "{name}" names contact {contact[1][:20]}; contacts are numbered 1 to {MAX_CONTACTS}.'
+                )
+            target, key = contact_positions.setdefault(contact_number, {}), contact[2]
         else:
             if name:
                 ignored.append(name)

@@ -397,3 +397,15 @@ def test_decimal_comma_is_read(session):
     client, token = session
     post(client, token, "name;default_hourly_rate\nAcme;95,5\n")
     assert Client.objects.get().default_hourly_rate == Decimal("95.50")
+
+
+def test_contact_number_out_of_range_is_a_header_error(session):
+    client, token = session
+    response = post(client, token, "name,contact_40000_first_name\nAcme,Jane\n")
+    assert response.status_code == 400
+    assert response.json() == {
+        "success": False,
+        "error": 'The column "contact_40000_first_name" names contact 40000; contacts are numbered 1 to 100.',
+    }
+    assert post(client, token, "name,contact_100_first_name\nAcme,Jane\n").status_code == 200
+    assert list(Contact.objects.values_list("position", "first_name")) == [(100, "Jane")]
