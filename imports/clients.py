@@ -41,7 +41,14 @@ from timetracker.models import Client, Contact
 from .models import DataImport
 from .resources import FALSE_WORDS, TRUE_WORDS
 from .selectors import clients_visible_to
-from .services import MAX_STORED_ERRORS, ImportFileError, RowError, stored_file_path
+from .services import (
+    HEADER_ONLY_ERROR,
+    MAX_STORED_ERRORS,
+    ImportFileError,
+    RowError,
+    csv_read_error,
+    stored_file_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -181,8 +188,8 @@ def _header_name(cell: str) -> str:
 
 
 def clients_csv_layout_detect(path: Path) -> ClientCsvLayout:
-    """The header of a clients CSV; ImportFileError when the file cannot be read or has no
-    `name` column."""
+    """The header of a clients CSV; ImportFileError when the file cannot be read, has no
+    `name` column or no data row."""
     try:
         encoding = detect_encoding(path)
         lines = first_lines(path, encoding=encoding, limit=1)
@@ -225,7 +232,7 @@ def clients_csv_layout_detect(path: Path) -> ClientCsvLayout:
             f'No "name" column in the header row (the first line reads "{text[:120]}"). '
             f"Expected the clients layout: {', '.join(CLIENT_COLUMNS)}, custom_field_<key>, contact_<N>_<field>."
         )
-    return ClientCsvLayout(
+    layout = ClientCsvLayout(
         path=path,
         encoding=encoding,
         delimiter=delimiter,
@@ -236,6 +243,13 @@ def clients_csv_layout_detect(path: Path) -> ClientCsvLayout:
         contact_positions=dict(sorted(contact_positions.items())),
         ignored_columns=ignored,
     )
+    try:
+        has_rows = any(True for _ in layout.records())
+    except CsvDecodeError as error:
+        raise csv_read_error(layout, error) from None
+    if not has_rows:
+        raise ImportFileError(HEADER_ONLY_ERROR)
+    return layout
 
 
 def _text(raw: str, name: str) -> str:
