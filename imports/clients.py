@@ -47,6 +47,7 @@ from .services import (
     ImportFileError,
     RowError,
     csv_read_error,
+    row_width_error,
     stored_file_path,
 )
 
@@ -360,6 +361,9 @@ def client_row_clean(layout: ClientCsvLayout, record) -> ClientRow | list[RowErr
         column = layout.column(position)
         errors.append(RowError(record.line, column, raw.get(column, ""), message))
 
+    if any(text.strip() for text in cells[len(layout.header):]):
+        # Most often an unquoted comma in a value: every cell after it has moved one column on.
+        return [row_width_error(record, header=layout.header, delimiter=layout.delimiter)]
     values = {}
     for name, position in layout.client_positions.items():
         text = _text(cell(position), name)

@@ -310,6 +310,17 @@ CURRENCY_IN_HEADER = re.compile(r"(?:Amount|Rate)\s*\(([A-Za-z]{3})\)", re.IGNOR
 HEADER_ONLY_ERROR = "The file has a header row but no data rows."
 
 
+def row_width_error(record, *, header: list[str], delimiter: str) -> RowError:
+    """The error for a row whose number of cells is not the header's, about the whole row."""
+    width, columns = len(record.cells), len(header)
+    text = delimiter.join(record.cells)
+    message = f"{width} cell(s), the header has {columns} columns"
+    others = [d for d in CANDIDATE_DELIMITERS if d != delimiter and text.count(d) >= columns - width]
+    if width < columns and others:
+        message += f' (the row seems to be separated by "{others[0]}" instead of "{delimiter}")'
+    return RowError(record.line, "", text[:200], message)
+
+
 def csv_read_error(layout: CsvLayout, error: CsvDecodeError) -> ImportFileError:
     """The ImportFileError for a file that stops being readable CSV part way."""
     if isinstance(error, CsvUnclosedQuote):
@@ -633,13 +644,7 @@ class RowCleaner:
         )
 
     def _short_row_error(self, record) -> RowError:
-        delimiter, width, columns = self.layout.delimiter, len(record.cells), len(self.layout.header)
-        text = delimiter.join(record.cells)
-        message = f"{width} cell(s), the header has {columns} columns"
-        others = [d for d in CANDIDATE_DELIMITERS if d != delimiter and text.count(d) >= columns - width]
-        if others:
-            message += f' (the row seems to be separated by "{others[0]}" instead of "{delimiter}")'
-        return RowError(record.line, "", text[:200], message)
+        return row_width_error(record, header=self.layout.header, delimiter=self.layout.delimiter)
 
     def _naive_or_aware(self, values, prefix: str, fallback_date=None):
         """(datetime, precision, had a clock time, had a date) for "start" or "end"."""

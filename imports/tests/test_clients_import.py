@@ -409,3 +409,14 @@ def test_contact_number_out_of_range_is_a_header_error(session):
     }
     assert post(client, token, "name,contact_100_first_name\nAcme,Jane\n").status_code == 200
     assert list(Contact.objects.values_list("position", "first_name")) == [(100, "Jane")]
+
+
+def test_row_with_more_cells_than_the_header_is_an_error(session):
+    client, token = session
+    post(client, token, "name,description,phone\nShift Co,Hello, world,+1 555\nFine Co,,\n")
+    data_import = DataImport.objects.get()
+    assert (data_import.status, data_import.failed_records) == ("failed", 1)
+    assert data_import.row_errors == [
+        {"line": 2, "column": "", "value": "Shift Co,Hello, world,+1 555", "message": "4 cell(s), the header has 3 columns"}
+    ]
+    assert Client.objects.count() == 0
