@@ -261,7 +261,14 @@ def _text(raw: str, name: str) -> str:
     return text if name in UNTRIMMED else text.strip()
 
 
+THOUSANDS_COMMA = re.compile(r"\d{1,3},\d{3}")
+
+
 def _decimal(text: str, *, max_digits: int) -> Decimal:
+    if THOUSANDS_COMMA.fullmatch(text):
+        raise ValueError(
+            f"ambiguous thousands separator: write {text.replace(',', '')} or {text.replace(',', '.')}"
+        )
     spelled = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
     try:
         value = Decimal(spelled)
@@ -272,9 +279,13 @@ def _decimal(text: str, *, max_digits: int) -> Decimal:
     if value < 0:
         raise ValueError("must not be negative")
     try:
-        value = value.quantize(Decimal("0.01"))
+        rounded = value.quantize(Decimal("0.01"))
     except InvalidOperation:  # more digits than the decimal context holds
-        value = Decimal(10) ** max_digits
+        rounded = Decimal(10) ** max_digits
+    else:
+        if rounded != value:
+            raise ValueError("more than 2 decimal places")
+    value = rounded
     if len(value.as_tuple().digits) > max_digits:
         raise ValueError(f"too large (at most {max_digits - 2} digits before the decimal point)")
     return value

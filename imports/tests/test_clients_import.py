@@ -420,3 +420,14 @@ def test_row_with_more_cells_than_the_header_is_an_error(session):
         {"line": 2, "column": "", "value": "Shift Co,Hello, world,+1 555", "message": "4 cell(s), the header has 3 columns"}
     ]
     assert Client.objects.count() == 0
+
+
+def test_rate_with_a_thousands_comma_or_three_decimals_is_refused(session):
+    client, token = session
+    post(client, token, 'name,default_hourly_rate\nAcme,"1,000"\nGlobex,12.005\nInitech,12.500\n')
+    assert DataImport.objects.get().row_errors == [
+        {"line": 2, "column": "default_hourly_rate", "value": "1,000",
+         "message": "ambiguous thousands separator: write 1000 or 1.000"},
+        {"line": 3, "column": "default_hourly_rate", "value": "12.005", "message": "more than 2 decimal places"},
+    ]
+    assert Client.objects.count() == 0
