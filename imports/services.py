@@ -90,12 +90,20 @@ class UploadTooLarge(ImportFileError):
     """The upload is bigger than settings.MAX_UPLOAD_SIZE (a 413 from the APIs)."""
 
 
+SHOWN_VALUE_LENGTH = 100  # characters of a cell repeated in an error
+
+
 @dataclass
 class RowError:
     line: int
     column: str
     value: str
     message: str
+
+    def __post_init__(self):
+        # A multi-megabyte cell is named, not echoed into the response and DataImport.row_errors.
+        if isinstance(self.value, str) and len(self.value) > SHOWN_VALUE_LENGTH:
+            self.value = self.value[:SHOWN_VALUE_LENGTH] + "\u2026"
 
     def as_dict(self) -> dict:
         return {"line": self.line, "column": self.column, "value": self.value, "message": self.message}
@@ -318,7 +326,7 @@ def row_width_error(record, *, header: list[str], delimiter: str) -> RowError:
     others = [d for d in CANDIDATE_DELIMITERS if d != delimiter and text.count(d) >= columns - width]
     if width < columns and others:
         message += f' (the row seems to be separated by "{others[0]}" instead of "{delimiter}")'
-    return RowError(record.line, "", text[:200], message)
+    return RowError(record.line, "", text, message)
 
 
 def csv_read_error(layout: CsvLayout, error: CsvDecodeError) -> ImportFileError:

@@ -431,3 +431,11 @@ def test_rate_with_a_thousands_comma_or_three_decimals_is_refused(session):
         {"line": 3, "column": "default_hourly_rate", "value": "12.005", "message": "more than 2 decimal places"},
     ]
     assert Client.objects.count() == 0
+
+
+def test_a_huge_value_is_shortened_in_the_error(session):
+    client, token = session
+    post(client, token, f"name,phone\nAcme,{'9' * 3_000_000}\n")
+    assert DataImport.objects.get().row_errors == [
+        {"line": 2, "column": "phone", "value": "9" * 100 + "\u2026", "message": "longer than 64 characters"}
+    ]
