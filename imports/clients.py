@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -435,6 +435,13 @@ def client_row_clean(layout: ClientCsvLayout, record) -> ClientRow | list[RowErr
 # --------------------------------------------------------------------------------------
 
 
+class ClientCreatedMeanwhile(Exception):
+    """A client the check decided to create exists by the time it is written."""
+
+    def __init__(self, name: str):
+        super().__init__(f"client '{name}' was created by another import meanwhile; import the file again")
+
+
 @dataclass
 class Decision:
     action: str  # "create", "update", "unchanged", "skip"
@@ -643,7 +650,13 @@ class ClientCsvImport:
                 setattr(client, name, value)
         # A new dict, not an in-place update, so the JSON column is really written.
         client.custom_fields = {**(client.custom_fields or {}), **row.custom_fields}
-        client.save()
+        try:
+            with transaction.atomic():
+                client.save()
+        except IntegrityError:
+            if new and Client.objects.filter(name=client.name).exists():
+                raise ClientCreatedMeanwhile(client.name) from None
+            raise
         contacts = {} if new else {(c.first_name, c.last_name): c for c in client.contacts.all()}
         next_position = max((c.position for c in contacts.values()), default=0) + 1
         primary = None
@@ -823,7 +836,11 @@ def _clients_import_run(*, data_import_id: int) -> DataImport:
             run.write()
         except (OperationalError, InterfaceError):
             raise
-        except DatabaseError as error:  # e.g. a client created by someone else since the check
+        except ClientCreatedMeanwhile as error:
+            return _finish(
+                data_import, status=DataImport.Status.FAILED, message=f"Nothing was imported: {error}.", **fields_
+            )
+        except DatabaseError as error:
             logger.exception("Client import %s failed", data_import_id)
             return _finish(
                 data_import,

@@ -439,3 +439,17 @@ def test_a_huge_value_is_shortened_in_the_error(session):
     assert DataImport.objects.get().row_errors == [
         {"line": 2, "column": "phone", "value": "9" * 100 + "\u2026", "message": "longer than 64 characters"}
     ]
+
+
+def test_client_created_by_another_import_since_the_check_is_named(charlie):
+    from imports.clients import ClientCreatedMeanwhile, ClientCsvImport, ClientImportOptions
+    from imports.services import csv_text_store, stored_file_path
+
+    stored = csv_text_store(user=charlie, text="name\nAlpha\nBeta\n")
+    run = ClientCsvImport(user=charlie, path=stored_file_path(stored), options=ClientImportOptions())
+    assert [d.action for d in run.check().decisions] == ["create", "create"]
+    Client.objects.create(name="Beta")  # the other import commits between check and write
+    with pytest.raises(ClientCreatedMeanwhile) as raised:
+        run.write()
+    assert str(raised.value) == "client 'Beta' was created by another import meanwhile; import the file again"
+    assert list(Client.objects.values_list("name", flat=True)) == ["Beta"]
