@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import unicodedata
@@ -342,8 +343,16 @@ class ContactRow:
     values: dict  # contact field -> value, only the non-empty cells
 
     @property
-    def name_key(self) -> tuple[str, str]:
-        return self.values.get("first_name", ""), self.values.get("last_name", "")
+    def key(self) -> tuple[str, ...]:
+        return contact_key(self.values.get("first_name", ""), self.values.get("last_name", ""), self.values.get("email", ""))
+
+
+def contact_key(first_name: str, last_name: str, email: str) -> tuple[str, ...]:
+    """What finds a client's existing contact on update: its name, or its e-mail when it has
+    no name (the admin allows such contacts, so the export writes them)."""
+    if first_name or last_name:
+        return ("name", first_name, last_name)
+    return ("email", email.casefold())
 
 
 @dataclass
@@ -408,10 +417,10 @@ def client_row_clean(layout: ClientCsvLayout, record) -> ClientRow | list[RowErr
         # An exported row carries `false` in the primary cell of every contact slot it does not use.
         if not contact_values or contact_values == {"is_primary": False}:
             continue
-        if not contact_values.get("first_name") and not contact_values.get("last_name"):
+        if not any(contact_values.get(name) for name in ("first_name", "last_name", "email")):
             errors.append(RowError(
                 record.line, layout.column(positions.get("first_name", next(iter(positions.values())))), "",
-                f"contact {number} needs a first or last name",
+                f"contact {number} needs a first or last name, or an e-mail",
             ))
             continue
         if contact_values.get("is_primary"):
@@ -419,11 +428,15 @@ def client_row_clean(layout: ClientCsvLayout, record) -> ClientRow | list[RowErr
                 fail(positions["is_primary"], f"only one contact can be primary; contact {primary_at} already is")
             primary_at = number
         contact = ContactRow(number=number, values=contact_values)
-        # Contacts are matched by name on update, so two with one name cannot be told apart.
-        twin = next((other for other in contacts if other.name_key == contact.name_key), None)
+        # Contacts are matched by name (or a nameless one by e-mail) on update, so two with
+        # one key cannot be told apart.
+        twin = next((other for other in contacts if other.key == contact.key), None)
         if twin is not None:
-            name_field = "first_name" if contact_values.get("first_name") else "last_name"
-            fail(positions[name_field], f"contact {twin.number} has the same name")
+            if contact.key[0] == "email":
+                fail(positions["email"], f"contact {twin.number} has the same e-mail and no name either")
+            else:
+                name_field = "first_name" if contact_values.get("first_name") else "last_name"
+                fail(positions[name_field], f"contact {twin.number} has the same name")
         contacts.append(contact)
     if errors:
         return errors
@@ -496,10 +509,18 @@ def _match_value(detection_field: str, value: str) -> str:
     return name_key(value) if detection_field == "name" else value
 
 
+def custom_field_text(value) -> str:
+    """A stored custom field value as its CSV cell: text as is, anything else (set through
+    the admin or the API) as JSON. The import stores cells as text, so a re-import compares
+    and matches on this form."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _stored_value(client: Client, detection_field: str) -> str:
     if detection_field.startswith(CUSTOM_FIELD_PREFIX):
-        value = (client.custom_fields or {}).get(detection_field[len(CUSTOM_FIELD_PREFIX):])
-        return "" if value is None else str(value)
+        return custom_field_text((client.custom_fields or {}).get(detection_field[len(CUSTOM_FIELD_PREFIX):]))
     return getattr(client, detection_field) or ""
 
 
@@ -508,11 +529,11 @@ def _client_changes(client: Client, row: ClientRow) -> bool:
         if name != "name" and getattr(client, name) != value:
             return True
     stored = client.custom_fields or {}
-    if any(stored.get(key) != value for key, value in row.custom_fields.items()):
+    if any(custom_field_text(stored.get(key)) != value for key, value in row.custom_fields.items()):
         return True
-    contacts = {(c.first_name, c.last_name): c for c in client.contacts.all()}
+    contacts = {contact_key(c.first_name, c.last_name, c.email): c for c in client.contacts.all()}
     for contact_row in row.contacts:
-        contact = contacts.get(contact_row.name_key)
+        contact = contacts.get(contact_row.key)
         if contact is None or any(getattr(contact, k) != v for k, v in contact_row.values.items()):
             return True
     return False
@@ -649,7 +670,10 @@ class ClientCsvImport:
             if new or name != "name":
                 setattr(client, name, value)
         # A new dict, not an in-place update, so the JSON column is really written.
-        client.custom_fields = {**(client.custom_fields or {}), **row.custom_fields}
+        # Values whose text is unchanged keep their stored JSON type (true stays true, not "true").
+        stored = client.custom_fields or {}
+        changed = {key: value for key, value in row.custom_fields.items() if custom_field_text(stored.get(key)) != value}
+        client.custom_fields = {**stored, **changed}
         try:
             with transaction.atomic():
                 client.save()
@@ -657,11 +681,11 @@ class ClientCsvImport:
             if new and Client.objects.filter(name=client.name).exists():
                 raise ClientCreatedMeanwhile(client.name) from None
             raise
-        contacts = {} if new else {(c.first_name, c.last_name): c for c in client.contacts.all()}
+        contacts = {} if new else {contact_key(c.first_name, c.last_name, c.email): c for c in client.contacts.all()}
         next_position = max((c.position for c in contacts.values()), default=0) + 1
         primary = None
         for contact_row in row.contacts:
-            contact = contacts.get(contact_row.name_key)
+            contact = contacts.get(contact_row.key)
             if contact is None:
                 position = contact_row.number if new else next_position
                 next_position += 1
@@ -897,7 +921,7 @@ def clients_csv_rows(clients: QuerySet[Client]) -> Iterator[list[str]]:
     for client in clients:
         row = [_cell(getattr(client, name)) for name in CLIENT_COLUMNS]
         custom = client.custom_fields or {}
-        row += [_cell(custom.get(key)) for key in keys]
+        row += [formula_escape(custom_field_text(custom.get(key))) for key in keys]
         contacts = sorted(client.contacts.all(), key=lambda c: (c.position, c.id))
         for number in range(slots):
             contact = contacts[number] if number < len(contacts) else None

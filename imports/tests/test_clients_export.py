@@ -146,3 +146,30 @@ def test_page_links_template_and_export(alice_client):
     assert 'href="/api/import/template/csv/clients"' in html
     assert 'action="/api/import/csv/clients"' in html
     assert 'action="/clients/export"' in html
+
+
+def test_non_text_custom_fields_and_a_nameless_contact_round_trip_unchanged(charlie_client):
+    acme = Client.objects.create(name="Acme", custom_fields={"flag": True, "meta": {"a": 1}, "seats": 3})
+    Contact.objects.create(client=acme, position=1, email="billing@acme.example", is_primary=True)
+    exported = charlie_client.get(EXPORT_URL).content
+    row = exported.decode("utf-8-sig").split("\r\n")[1]
+    assert row == 'Acme,,,,,,,active,,1,true,"{""a"": 1}",3,,,billing@acme.example,,,,,contact,true,,,'
+
+    again = charlie_client.post(
+        "/api/import/csv/clients?skip_duplicates=false", {"file": SimpleUploadedFile("c.csv", exported)}
+    )
+    summary = again.json()["summary"]
+    assert (summary["unchanged"], summary["updated"], summary["created"], summary["errors"]) == (1, 0, 0, [])
+    acme.refresh_from_db()
+    assert acme.custom_fields == {"flag": True, "meta": {"a": 1}, "seats": 3}
+    assert list(acme.contacts.values_list("first_name", "email", "is_primary")) == [("", "billing@acme.example", True)]
+
+
+def test_update_keeps_the_type_of_a_custom_field_whose_text_is_unchanged(charlie_client):
+    acme = Client.objects.create(name="Acme", custom_fields={"flag": True, "seats": 3})
+    charlie_client.post(
+        "/api/import/csv/clients?skip_duplicates=false",
+        {"file": SimpleUploadedFile("c.csv", b"name,custom_field_flag,custom_field_seats\nAcme,true,4\n")},
+    )
+    acme.refresh_from_db()
+    assert acme.custom_fields == {"flag": True, "seats": "4"}

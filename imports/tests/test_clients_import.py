@@ -127,11 +127,22 @@ def test_first_contact_becomes_primary_when_the_file_names_none(session):
     assert list(Contact.objects.values_list("last_name", "is_primary")) == [("Roe", True), ("Muster", False)]
 
 
-def test_contact_without_a_name_is_an_error(session):
+def test_contact_without_a_name_or_email_is_an_error(session):
     client, token = session
-    post(client, token, "name,contact_1_first_name,contact_1_email\nAcme,,jane@acme.example\n")
-    assert DataImport.objects.get().row_errors == [
-        {"line": 2, "column": "contact_1_first_name", "value": "", "message": "contact 1 needs a first or last name"}
+    post(client, token, "name,contact_1_first_name,contact_1_phone\nAcme,,+49 1\n")
+    assert DataImport.objects.get().row_errors == [{
+        "line": 2, "column": "contact_1_first_name", "value": "",
+        "message": "contact 1 needs a first or last name, or an e-mail",
+    }]
+
+
+def test_contact_with_only_an_email_is_imported_and_updated_by_its_email(session):
+    client, token = session
+    header = "name,contact_1_first_name,contact_1_email,contact_1_phone\n"
+    post(client, token, header + "Acme,,billing@acme.example,1\n")
+    post(client, token, header + "Acme,,Billing@acme.example,2\n", skip_duplicates="false")
+    assert list(Contact.objects.values_list("first_name", "last_name", "email", "phone")) == [
+        ("", "", "Billing@acme.example", "2")
     ]
 
 
