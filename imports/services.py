@@ -195,6 +195,36 @@ def stored_file_path(stored_file: str) -> Path:
     return path
 
 
+STORED_UPLOAD_MAX_AGE = timedelta(days=1)  # far past a preview's upload token (UPLOAD_TOKEN_MAX_AGE)
+
+
+def import_uploads_prune(*, now: datetime | None = None) -> int:
+    """Delete stored uploads older than STORED_UPLOAD_MAX_AGE that no import refers to:
+    previews (time entries or clients) never confirmed, which would otherwise fill the disk.
+    Returns how many files were deleted. Periodic (imports.tasks.imports_prune) and
+    `manage.py imports_prune`."""
+    base = Path(settings.PRIVATE_STORAGE_DIR) / IMPORTS_FOLDER
+    if not base.is_dir():
+        return 0
+    cutoff = (now or timezone.now()).timestamp() - STORED_UPLOAD_MAX_AGE.total_seconds()
+    old = {
+        f"{IMPORTS_FOLDER}/{path.parent.name}/{path.name}": path
+        for path in base.glob("*/*")
+        if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff
+    }
+    names = list(old)
+    referenced = set()
+    for start in range(0, len(names), 500):
+        chunk = names[start:start + 500]
+        referenced.update(DataImport.objects.filter(stored_file__in=chunk).values_list("stored_file", flat=True))
+    pruned = 0
+    for name, path in old.items():
+        if name not in referenced:
+            path.unlink(missing_ok=True)
+            pruned += 1
+    return pruned
+
+
 def csv_upload_store(*, user, uploaded_file) -> str:
     """Stream an UploadedFile (or any binary file object) into private storage; raises
     UploadTooLarge past settings.MAX_UPLOAD_SIZE. Returns the path relative to
