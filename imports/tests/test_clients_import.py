@@ -155,8 +155,9 @@ def test_existing_client_is_skipped_by_default_and_left_alone(session):
     response = post(client, token, "name,email\nAcme,new@acme.example\nGlobex,\n")
     body = response.json()
     assert body["summary"]["skipped"] == 1 and body["summary"]["created"] == 1
-    assert body["summary"]["errors"] == ['line 2, column "name", value "Acme": Client \'Acme\' already exists (skipped): '
-                                       "matches 'Acme' on name"]
+    assert body["summary"]["errors"] == [
+        ('line 2, column "name", value "Acme": Client \'Acme\' already exists (skipped): matches \'Acme\' on name')
+    ]
     assert DataImport.objects.get().status == "completed"
     assert Client.objects.get(name="Acme").email == "old@acme.example"
     assert Client.objects.count() == 2
@@ -167,8 +168,8 @@ def test_duplicate_matched_on_a_custom_field_by_default(session):
     client, token = session
     body = post(client, token, "name,custom_field_erp_id\nAcme New Name,A-1\n").json()
     assert body["summary"]["errors"] == [
-        'line 2, column "custom_field_erp_id", value "A-1": Client \'Acme New Name\' already exists (skipped): '
-        "matches 'Acme Old Name' on custom_field_erp_id"
+        ('line 2, column "custom_field_erp_id", value "A-1": Client \'Acme New Name\' already exists (skipped): '
+         "matches 'Acme Old Name' on custom_field_erp_id")
     ]
     assert list(Client.objects.values_list("name", flat=True)) == ["Acme Old Name"]
 
@@ -378,10 +379,10 @@ def test_names_differing_in_case_unicode_form_or_spaces_are_duplicates(session):
     assert body["summary"]["errors"] == [
         'line 3, column "name", value "acme gmbh": the file already has this client on line 2',
         'line 6, column "name", value "foocase": the file already has this client on line 5',
-        "line 2, column \"name\", value \"ACME GMBH\": Client 'ACME GMBH' already exists (skipped): "
-        "matches 'Acme GmbH' on name",
-        "line 4, column \"name\", value \"Caf\u00e9\": Client 'Caf\u00e9' already exists (skipped): "
-        "matches 'Caf\u00e9' on name",
+        ("line 2, column \"name\", value \"ACME GMBH\": Client 'ACME GMBH' already exists (skipped): "
+         "matches 'Acme GmbH' on name"),
+        ("line 4, column \"name\", value \"Caf\u00e9\": Client 'Caf\u00e9' already exists (skipped): "
+         "matches 'Caf\u00e9' on name"),
     ]
     assert Client.objects.count() == 2
     post(client, token, "name,email\nACME GMBH,new@acme.example\n", skip_duplicates="false")
@@ -453,7 +454,11 @@ def test_a_huge_value_is_shortened_in_the_error(session):
 
 
 def test_client_created_by_another_import_since_the_check_is_named(charlie):
-    from imports.clients import ClientCreatedMeanwhile, ClientCsvImport, ClientImportOptions
+    from imports.clients import (
+        ClientCreatedMeanwhile,
+        ClientCsvImport,
+        ClientImportOptions,
+    )
     from imports.services import csv_text_store, stored_file_path
 
     stored = csv_text_store(user=charlie, text="name\nAlpha\nBeta\n")
