@@ -68,3 +68,12 @@ def test_unknown_user_missing_file_and_bad_header(charlie, tmp_path):
         run(tmp_path / "missing.csv")
     with pytest.raises(CommandError, match='No "name" column in the header row'):
         run(path)
+
+
+def test_a_row_with_too_many_cells_is_listed_by_its_line(charlie, tmp_path):
+    path = tmp_path / "clients.csv"
+    path.write_text("name,description,phone\nShift Co,Hello, world,+1 555\n")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_clients", str(path), stdout=out)
+    assert "  line 2: 4 cell(s), the header has 3 columns\n" in out.getvalue()

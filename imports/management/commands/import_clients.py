@@ -10,7 +10,7 @@ from imports.clients import (
     clients_upload_check,
 )
 from imports.models import DataImport
-from imports.services import ImportFileError, csv_upload_store
+from imports.services import ImportFileError, RowError, csv_upload_store
 
 SHOWN_ERRORS = 20
 
@@ -73,10 +73,7 @@ class Command(BaseCommand):
             f"skipped {data_import.skipped_records}, invalid {data_import.failed_records}"
         )
         for row_error in data_import.row_errors[:SHOWN_ERRORS]:
-            out.write(
-                f'  line {row_error["line"]}, column "{row_error["column"]}", value "{row_error["value"]}": '
-                f'{row_error["message"]}'
-            )
+            out.write(f"  {RowError(**row_error)}")
         if len(data_import.row_errors) > SHOWN_ERRORS:
             out.write(f"  … and {len(data_import.row_errors) - SHOWN_ERRORS} more")
         if data_import.status != DataImport.Status.FAILED:
