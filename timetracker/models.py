@@ -108,7 +108,12 @@ class Contact(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.first_name} {self.last_name}".strip()
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def clean(self):
+        # The client CSV finds a contact by its name, or by its e-mail when it has none.
+        if not (self.first_name.strip() or self.last_name.strip() or self.email.strip()):
+            raise ValidationError("A contact needs a first or last name, or an e-mail address.")
 
 
 class Project(SourceMixin):

@@ -173,3 +173,12 @@ def test_update_keeps_the_type_of_a_custom_field_whose_text_is_unchanged(charlie
     )
     acme.refresh_from_db()
     assert acme.custom_fields == {"flag": True, "seats": "4"}
+
+
+def test_a_contact_without_name_or_email_cannot_be_saved_through_a_form(db):
+    from django.core.exceptions import ValidationError
+
+    acme = Client.objects.create(name="Acme")
+    with pytest.raises(ValidationError, match="A contact needs a first or last name, or an e-mail address."):
+        Contact(client=acme, phone="+49 1").full_clean()
+    Contact(client=acme, email="billing@acme.example").full_clean()
