@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from imports.forms import human_size, request_body_too_large, upload_limit_message
+from portal.maintenance import restore_safe
 
 from . import selectors, services
 from .backup_jobs import BackupJob, BackupJobNotFound, backup_job_get, backup_job_start
@@ -72,6 +73,7 @@ def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: boo
     def decorate(view):
         admin_checked = admin.site.admin_view(view)
 
+        @restore_safe  # the site-wide maintenance middleware lets it through: it checks the flag first
         @csrf_exempt  # CSRF is checked by admin_view's csrf_protect, after the size guard
         @wraps(view)
         def wrapper(request, *args, **kwargs):
@@ -105,6 +107,7 @@ def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: boo
 def unavailable_during_restore(view):
     """For admin pages that need the database: 503 without a query while a restore runs."""
 
+    @restore_safe  # its own 503 (with the status link for the admin) instead of the site's
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if is_database_restore_in_progress():

@@ -9,6 +9,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 RESTORE_MESSAGE = "A database restore is in progress. Please try again in a few minutes."
+RESTORE_SAFE_ATTRIBUTE = "restore_safe"
+
+
+def restore_safe(view):
+    """Mark a view as safe to run while a restore replaces the database: it checks the restore
+    flag itself and then makes no database query. RestoreMaintenanceMiddleware lets a request
+    through during a restore only when its path resolves to a view carrying this mark (or
+    starts with one of RESTORE_MAINTENANCE_EXEMPT_PATHS); everything else gets the 503."""
+    setattr(view, RESTORE_SAFE_ATTRIBUTE, True)
+    return view
+
+
+def is_restore_safe(view) -> bool:
+    return getattr(view, RESTORE_SAFE_ATTRIBUTE, False) is True
 
 
 def restore_in_progress_response(request: HttpRequest) -> HttpResponse:

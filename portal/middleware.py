@@ -6,43 +6,53 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 
 from backups.restore_flag import is_database_restore_in_progress
 
-from .maintenance import restore_in_progress_response
+from .maintenance import is_restore_safe, restore_in_progress_response
 from .selectors import portal_client_id_for_user
 
 logger = logging.getLogger(__name__)
 
 
 def _is_exempt(path: str) -> bool:
-    return path.startswith(tuple(settings.RESTORE_MAINTENANCE_EXEMPT_PATHS))
+    """Static files (RESTORE_MAINTENANCE_EXEMPT_PATHS) and views marked @restore_safe: resolving
+    the path reads only the URLconf, never the database. A path that resolves to no view, or to
+    an unmarked one (the admin's catch-all, its app index), is not exempt, whatever its prefix."""
+    if path.startswith(tuple(settings.RESTORE_MAINTENANCE_EXEMPT_PATHS)):
+        return True
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return is_restore_safe(match.func)
 
 
 class RestoreMaintenanceMiddleware:
-    """503 for every non-exempt path while a restore runs, answered before the session and
-    auth middleware (listed after this one) could query their tables."""
+    """503 for every request while a restore runs, answered before the session and auth
+    middleware (listed after this one) could query their tables, except for views marked
+    @restore_safe (portal.maintenance) and the paths in RESTORE_MAINTENANCE_EXEMPT_PATHS."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        exempt = _is_exempt(request.path_info)
         # Read once per request; the middleware below consults it instead of Redis or the file.
         request.restore_in_progress = is_database_restore_in_progress()
-        if not exempt and request.restore_in_progress:
+        if request.restore_in_progress and not _is_exempt(request.path_info):
             return restore_in_progress_response(request)
         response = self.get_response(request)
         # A request that read the flag just before the restore began can hit dropped tables
         # anywhere below (a view, the session save): the client gets the 503 it would have got
         # a moment later, not a 500.
-        if response.status_code >= 500 and not exempt and is_database_restore_in_progress():
+        if response.status_code >= 500 and is_database_restore_in_progress() and not _is_exempt(request.path_info):
             return restore_in_progress_response(request)
         return response
 
     def process_exception(self, request, exception):
-        exempt = _is_exempt(request.path_info)
-        if isinstance(exception, DatabaseError) and not exempt and is_database_restore_in_progress():
+        if (isinstance(exception, DatabaseError) and is_database_restore_in_progress()
+                and not _is_exempt(request.path_info)):  # fmt: skip
             logger.info("Database error during a restore on %s: %s", request.path_info, exception)
             return restore_in_progress_response(request)
         return None

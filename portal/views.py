@@ -11,7 +11,7 @@ from backups.restore_flag import is_database_restore_in_progress
 from . import selectors
 from .decorators import portal_contact_required
 from .forms import PortalAuthenticationForm
-from .maintenance import restore_in_progress_response
+from .maintenance import restore_in_progress_response, restore_safe
 from .reports import client_report_csv, client_report_file_name
 
 DEFAULT_DAYS, MIN_DAYS, MAX_DAYS = 30, 7, 365
@@ -49,6 +49,7 @@ def dashboard(request, client):
     )
 
 
+@restore_safe  # checks the flag itself and renders without the database
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     # The GET must render during a restore without touching the database: no user, session or

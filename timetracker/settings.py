@@ -211,10 +211,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UN
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
 # Restore flag (backups/restore_flag.py): its time-to-live, refreshed by the running restore.
 RESTORE_FLAG_TTL_SECONDS = env_int("RESTORE_FLAG_TTL_SECONDS", 60)
-# While the restore flag is set every page answers 503 (JSON under /api/) except paths starting
-# with one of these: the admin's backup/restore status pages, static files, and the portal login
-# (which renders without database access).
-RESTORE_MAINTENANCE_EXEMPT_PATHS = ["/admin/backups/", "/static/", "/portal/login/"]
+# While the restore flag is set every page answers 503 (JSON under /api/) except views marked
+# @restore_safe (portal.maintenance: the admin's backup/restore pages, the portal login, which
+# check the flag themselves and then make no query) and paths starting with one of these
+# (static files, which are no view). A prefix here exempts every path below it, whatever view
+# it reaches: list only paths that never touch the database.
+RESTORE_MAINTENANCE_EXEMPT_PATHS = ["/static/"]
 RESTORE_RETRY_AFTER_SECONDS = env_int("RESTORE_RETRY_AFTER_SECONDS", 30)
 
 # Portal invitations are e-mailed; without EMAIL_HOST they go to the console.

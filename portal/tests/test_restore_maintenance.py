@@ -57,11 +57,28 @@ def test_api_answers_json_503(client, alice, api_token, restore_in_progress, dja
     }
 
 
-def test_admin_backup_pages_and_static_files_are_not_blocked(charlie_client, restore_in_progress):
-    # The ops status page lives under /admin/backups/; here only the middleware's answer matters.
-    assert charlie_client.get("/admin/backups/").status_code != 503
+def test_restore_safe_views_and_static_files_are_not_blocked(charlie_client, restore_in_progress):
+    # The ops status page is marked @restore_safe: it answers itself (here 503 without the status cookie).
+    status = charlie_client.get("/admin/backups/backup/status.json").content.decode()
+    assert "The admin pages are back when it has finished." in status
+    assert "TimeTracker is under maintenance" not in status
     assert charlie_client.get("/static/admin/css/base.css").status_code != 503
     assert charlie_client.get("/admin/").status_code == 503
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/backups/",
+    "/admin/backups/foo/",
+    "/admin/backups/backup/nonexistent/",
+    "/admin/backups/backup/x/y/z",
+    "/admin/backups/%2e%2e/auth/user/",
+])  # fmt: skip
+def test_admin_backups_paths_of_unmarked_views_answer_503_without_a_query(charlie_client, url, restore_in_progress,
+                                                                          django_assert_num_queries):  # fmt: skip
+    with django_assert_num_queries(0):
+        response = charlie_client.get(url)
+
+    assert_restore_page(response, "TimeTracker is under maintenance")
 
 
 def test_exempt_paths_are_a_setting(alice_client, settings, restore_in_progress):
