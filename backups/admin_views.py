@@ -67,7 +67,8 @@ def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: boo
     """Wrap a backup page: the restore guard (no database while the flag is set), the admin
     login (admin_view, which adds CSRF protection), superusers only, and the status cookie.
 
-    during_restore: "serve" (the status pages), "refuse" (409 for a POST, else a redirect to
+    during_restore: "serve" (the status pages, also served to a holder of the status cookie
+    without an admin session, as after a restore), "refuse" (409 for a POST, else a redirect to
     the status page). upload: answer 413 from the declared size before the body is parsed."""
 
     def decorate(view):
@@ -89,6 +90,11 @@ def backups_admin_view(view=None, *, during_restore: str = "refuse", upload: boo
             user = request.user
             if user.is_active and user.is_staff and not user.is_superuser:
                 return _refused(request, status=403, title="Backups", message=NOT_SUPERUSER_MESSAGE)
+            if during_restore == "serve" and not (user.is_active and user.is_superuser) and (
+                    _status_cookie_holder(request)):  # fmt: skip
+                # After a restore the sessions are the archive's, so the admin's is usually gone:
+                # the status cookie still shows the restore's result (read from the status file).
+                return never_cache(view)(request, *args, **kwargs)
             if upload and user.is_superuser and request_body_too_large(request):
                 size = int(request.META["CONTENT_LENGTH"])
                 return _refused(request, status=413, title="Restore", message=upload_limit_message(size=size))
@@ -292,6 +298,7 @@ def restore_status_page(request, restore_running: bool = False):
         "status_json_url": reverse("admin:backups_restore_status_json"),
         "list_url": reverse("admin:backups_backup_changelist"),
         "login_url": reverse("admin:login"),
+        "status_url": reverse("admin:backups_restore_status"),
     })  # fmt: skip
 
 

@@ -4,8 +4,11 @@ the status page then shows it completed, and the list shows the safety backup.""
 import json
 
 import pytest
+from django.contrib.sessions.models import Session
 
+from backups.admin_views import STATUS_COOKIE
 from backups.selectors import backup_list
+from backups.services import backup_create, backup_restore
 from timetracker.models import Client
 
 LIST_URL = "/admin/backups/backup/"
@@ -63,3 +66,29 @@ def test_restore_of_an_uploaded_archive(charlie_client, tmp_path):
     assert kept.path.read_bytes() == upload.read_bytes()
     status = json.loads(charlie_client.get(STATUS_JSON_URL).content)
     assert status["state"] == "completed"
+
+
+def test_after_a_restore_that_dropped_the_admins_session_the_status_cookie_still_shows_the_result(
+        restorable_db, client, charlie):  # fmt: skip
+    backup = backup_create(trigger="manual")  # holds no session of charlie's: the restore drops it
+    client.force_login(charlie)
+    assert client.get(LIST_URL).status_code == 200  # hands out the status cookie
+    session_key = client.session.session_key
+
+    assert backup_restore(archive_path=backup.path).state == "completed"
+
+    assert not Session.objects.filter(session_key=session_key).exists()
+    response = client.get(STATUS_JSON_URL)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    status = response.json()
+    assert (status["state"], status["archive_name"]) == ("completed", backup.name)
+    assert (status["finished"], status["active"], status["restore_running"]) == (True, False, False)
+    page = client.get(STATUS_URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<strong id="restore-state">completed</strong>' in html
+    assert '<p id="restore-done" >' in html  # "you may have to log in again", shown
+    del client.cookies[STATUS_COOKIE]
+    response = client.get(STATUS_JSON_URL)
+    assert (response.status_code, response["Location"]) == (302, f"/admin/login/?next={STATUS_JSON_URL}")

@@ -73,3 +73,22 @@ def test_status_page_follows_the_restore(live_server, browser_page, charlie):
     assert page.get_attribute("#restore-progress", "value") == "100"
     assert page.inner_text("#restore-message") == "Restored backup-20260301-020500-scheduled.zip."
     assert page.is_visible("#restore-done")
+
+
+def test_status_page_stops_polling_and_asks_to_log_in_when_sent_to_the_login(live_server, browser_page, charlie):
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/backups/backup/")
+    page.fill("#id_username", "charlie")
+    page.fill("#id_password", "charlie-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/backups/backup/")
+
+    with restore_flag_held():
+        status_write(running("unpacking"))
+        page.goto(f"{live_server.url}/admin/backups/backup/status/")
+        assert page.inner_text("#restore-state") == "running"
+        page.context.clear_cookies()  # no session and no status cookie any more: status.json redirects
+    page.wait_for_selector("#restore-login-again", state="visible")
+    assert page.inner_text("#restore-login-again") == "The restore has finished; log in again to see its result."
+    assert page.get_attribute("#restore-login-again a", "href") == "/admin/login/?next=/admin/backups/backup/status/"
+    assert page.inner_text("#restore-state") == "running"
