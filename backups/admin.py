@@ -29,6 +29,8 @@ class BackupAdmin(admin.ModelAdmin):
                  name="backups_backup_job_json"),
             path("<str:name>/download/", backups_admin_view(admin_views.backup_download_page),
                  name="backups_backup_download"),
+            path("<str:name>/delete/", backups_admin_view(admin_views.backup_delete_page),
+                 name="backups_backup_delete"),
         ]
 
     def has_module_permission(self, request):

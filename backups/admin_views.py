@@ -1,4 +1,4 @@
-"""The admin's backup pages: list, create, download, restore (with confirmation) and the
+"""The admin's backup pages: list, create, download, delete (with confirmation), restore (with confirmation) and the
 restore status. Superusers only: an archive holds every user's data and password hashes, and a
 restore replaces all of it.
 
@@ -15,7 +15,7 @@ from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
@@ -197,6 +197,27 @@ def backup_download_page(request, name: str):
     except BackupNotFound as error:
         raise Http404(str(error)) from error
     return FileResponse(open(info.path, "rb"), as_attachment=True, filename=info.name)
+
+
+@require_http_methods(["GET", "POST"])
+def backup_delete_page(request, name: str):
+    """GET: the confirmation; POST: delete the file (refused while it is being restored)."""
+    try:
+        info = selectors.backup_get(name)
+    except BackupNotFound as error:
+        raise Http404(str(error)) from error
+    if request.method == "POST":
+        try:
+            services.backup_delete(name=info.name)
+        except services.RestoreInProgress as error:
+            return _refused(request, status=409, title="Delete a backup", message=str(error),
+                            status_link=True)  # fmt: skip
+        except BackupNotFound as error:
+            raise Http404(str(error)) from error
+        messages.success(request, f"Deleted {info.name}.")
+        return redirect("admin:backups_backup_changelist")
+    return TemplateResponse(request, "backups/backup_delete.html",
+                            _admin_context(request, title="Delete a backup", backup=info))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
