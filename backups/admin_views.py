@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from imports.forms import human_size, request_body_too_large, upload_limit_message
-from portal.maintenance import restore_safe
+from portal.maintenance import mark_maintenance_logged, restore_safe
 
 from . import selectors, services
 from .backup_jobs import BackupJob, BackupJobNotFound, backup_job_get, backup_job_start
@@ -54,6 +54,7 @@ def _refused(request, *, status: int, title: str, message: str, status_link: boo
     if status == 503:
         # The same setting as the portal's maintenance pages (portal branch), 30 s by default.
         response["Retry-After"] = str(getattr(settings, "RESTORE_RETRY_AFTER_SECONDS", 30))
+        mark_maintenance_logged(request, response)  # the 503s here are all "a restore runs"
     return response
 
 

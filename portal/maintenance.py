@@ -4,12 +4,25 @@ Rendered without a request (so no context processor, session or user lookup runs
 the tables may be half-replaced: this response must make no database query at all.
 """
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 RESTORE_MESSAGE = "A database restore is in progress. Please try again in a few minutes."
 RESTORE_SAFE_ATTRIBUTE = "restore_safe"
+
+logger = logging.getLogger(__name__)
+
+
+def mark_maintenance_logged(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """One INFO line for a 503 answered because a restore runs, instead of Django's
+    "Service Unavailable" at ERROR (django.request), which would flood the error mail with
+    every request of the restore: log_response skips a response marked as logged."""
+    logger.info("Restore in progress: %s %s answered %s", request.method, request.path, response.status_code)
+    response._has_been_logged = True
+    return response
 
 
 def restore_safe(view):
@@ -35,4 +48,4 @@ def restore_in_progress_response(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(html, status=503)
     response["Retry-After"] = retry_after
     response["Cache-Control"] = "no-store"
-    return response
+    return mark_maintenance_logged(request, response)

@@ -1,5 +1,7 @@
 """While the restore flag is set, pages answer 503 before anything queries the database."""
 
+import logging
+
 import pytest
 
 from backups.restore_flag import restore_flag_held
@@ -92,3 +94,16 @@ def test_pages_work_again_once_the_flag_is_cleared(dana_client, acme_hours):
     with restore_flag_held():
         assert dana_client.get("/portal/").status_code == 503
     assert dana_client.get("/portal/").status_code == 200
+
+
+def test_restore_503s_are_logged_once_at_info_not_as_errors(charlie_client, restore_in_progress, caplog):
+    urls = ["/portal/", "/", "/api/v1/imports/1", "/admin/backups/", "/admin/backups/backup/status.json",
+            "/admin/backups/backupschedule/"]  # the middleware's 503s and the backup pages' own
+    with caplog.at_level(logging.INFO):
+        statuses = [charlie_client.get(url).status_code for url in urls]
+
+    assert statuses == [503] * len(urls)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("portal.maintenance", "INFO", f"Restore in progress: GET {url} answered 503") for url in urls
+    ]
