@@ -1371,13 +1371,18 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
             continue
         if stop_after_batches is not None and written_now >= stop_after_batches:
             return DataImport.objects.get(pk=data_import.pk)
-        decided = run.classify(batch)
         try:
             with transaction.atomic():
                 locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
                 if locked.checkpoint.get("batches", 0) != number - 1 or locked.is_finished:
                     # Another run of the same import got here first; leave the work to it.
                     return locked
+                # Two imports of the same file for one owner would both see a source id as new
+                # and the second insert would break the unique key: lock the owners' rows so
+                # their batches take turns, then look the source ids up after the lock.
+                owners = sorted({row.owner_id for row, _ in batch if row is not None})
+                list(User.objects.select_for_update().filter(pk__in=owners).order_by("pk").values_list("pk"))
+                decided = run.classify(batch)
                 if not options.dry_run:
                     _write_batch(decided, catalog)
                 run.count(decided)
