@@ -79,6 +79,7 @@ from .resources import (
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
+clock = timezone.now  # tests move it instead of waiting
 
 
 class ImportFileError(Exception):
@@ -1229,6 +1230,63 @@ def csv_import_create(
     return data_import
 
 
+def csv_import_stale_after() -> timedelta:
+    """How long an unfinished CSV import may show no sign of life (its heartbeat, written at
+    the start, every 2000 rows checked and with every batch) before it counts as interrupted.
+    With a broker, longer than its redelivery, since a late-acked task comes back and
+    resumes; in-process (embedded) nothing redelivers, so a killed server's import is
+    given up soon."""
+    if settings.REDIS_URL:
+        visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+        return timedelta(seconds=visibility) + timedelta(minutes=10)
+    return timedelta(minutes=10)
+
+
+def _heartbeat(data_import: DataImport) -> datetime:
+    beat = (data_import.checkpoint or {}).get("heartbeat")
+    return datetime.fromisoformat(beat) if beat else (data_import.started_at or data_import.created_at)
+
+
+def csv_imports_interrupted_fail() -> int:
+    """Mark failed the pending or processing CSV imports without a heartbeat for longer than
+    `csv_import_stale_after()` (a killed `import_csv`, a server restarted mid-import), so the
+    history does not show them running for ever. Run when the history or a status is read.
+    Returns how many were marked."""
+    unfinished = (DataImport.Status.PENDING, DataImport.Status.PROCESSING)
+    now = clock()
+    stale = [
+        data_import
+        for data_import in DataImport.objects.filter(import_type=DataImport.Type.CSV, status__in=unfinished).only(
+            "pk", "checkpoint", "started_at", "created_at", "stored_file"
+        )
+        if now - _heartbeat(data_import) > csv_import_stale_after()
+    ]
+    for data_import in stale:
+        since = _heartbeat(data_import).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        # Only if still unfinished: a run that just ended is left as it ended.
+        marked = DataImport.objects.filter(pk=data_import.pk, status__in=unfinished).update(
+            status=DataImport.Status.FAILED,
+            status_message=f"Interrupted: no progress since {since}; import the file again "
+            "(rows already imported are not created twice).",
+            finished_at=now,
+        )
+        if marked:
+            _remove_stored_file(data_import)
+    return len(stale)
+
+
+def _beat_now() -> str:
+    return clock().isoformat()
+
+
+def _save_heartbeat(data_import_id: int) -> None:
+    # Locked: a second run of the same import may be committing a batch checkpoint meanwhile.
+    with transaction.atomic():
+        locked = DataImport.objects.select_for_update().only("checkpoint").get(pk=data_import_id)
+        locked.checkpoint = {**(locked.checkpoint or {}), "heartbeat": _beat_now()}
+        locked.save(update_fields=["checkpoint"])
+
+
 def _save_progress(data_import_id: int, **fields_) -> None:
     DataImport.objects.filter(pk=data_import_id).update(**fields_)
 
@@ -1316,11 +1374,14 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
         data_import = DataImport.objects.select_for_update().get(pk=data_import_id)
         if data_import.is_finished:
             return data_import
+        data_import.checkpoint = {**(data_import.checkpoint or {}), "heartbeat": _beat_now()}
         if data_import.status != DataImport.Status.PROCESSING:
             data_import.status = DataImport.Status.PROCESSING
             data_import.started_at = timezone.now()
             data_import.status_message = "Reading the file"
-            data_import.save(update_fields=["status", "started_at", "status_message"])
+            data_import.save(update_fields=["status", "started_at", "status_message", "checkpoint"])
+        else:
+            data_import.save(update_fields=["checkpoint"])
     options = CsvImportOptions(**data_import.options)
     try:
         run = CsvImport(user=data_import.owner, path=stored_file_path(data_import.stored_file), options=options)
@@ -1339,6 +1400,7 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
 
     def checked(done: int) -> None:
         _save_progress(data_import.pk, status_message=f"Checked {done} of {run.scan.rows} rows")
+        _save_heartbeat(data_import.pk)
         if progress:
             progress("checking", done, run.scan.rows)
 
@@ -1386,7 +1448,7 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
                 if not options.dry_run:
                     _write_batch(decided, catalog)
                 run.count(decided)
-                locked.checkpoint = {"batches": number, "counts": counts.as_dict()}
+                locked.checkpoint = {"batches": number, "counts": counts.as_dict(), "heartbeat": _beat_now()}
                 locked.processed_records = counts.processed
                 locked.created_records = counts.created
                 locked.updated_records = counts.updated

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .services import csv_import_give_up, csv_import_run
+from .services import csv_import_give_up, csv_import_run, csv_imports_interrupted_fail
 
 
 @shared_task(
@@ -43,3 +43,9 @@ def clients_import_task(self, data_import_id: int) -> str:
         if self.request.retries < self.max_retries:
             raise
         return csv_import_give_up(data_import_id=data_import_id, error=error, attempts=self.request.retries + 1).status
+
+
+@shared_task
+def csv_imports_interrupted_sweep() -> int:
+    """Beat entry: mark failed the CSV imports that stopped showing progress."""
+    return csv_imports_interrupted_fail()
