@@ -891,6 +891,32 @@ def _resolve_zone(user, name: str | None) -> ZoneInfo:
         raise ImportFileError(f'Unknown timezone "{name}"; use an IANA name such as Europe/Berlin.') from None
 
 
+def csv_import_options_bound(*, user, options: CsvImportOptions, preview: CsvPreview | None = None) -> dict:
+    """The options that decide what an import writes, as a preview's upload token binds them:
+    the timezone resolved (empty: the profile's), the date order, skip-invalid. With the
+    `preview`, its detected date order counts as the same choice as leaving it empty."""
+    bound = {
+        "timezone": preview.timezone if preview else _resolve_zone(user, options.timezone).key,
+        "date_order": sorted({options.date_order or "", preview.date_order or ""} if preview else {options.date_order or ""}),
+        "skip_invalid": bool(options.skip_invalid),
+    }
+    return bound
+
+
+def csv_import_options_changed(*, previewed: dict, confirmed: dict) -> list[str]:
+    """Names of the options a confirmation sets differently from its preview."""
+    changed = []
+    for name in ("timezone", "date_order", "skip_invalid"):
+        if name not in previewed:
+            continue
+        if name == "date_order":
+            if not set(confirmed[name]) <= set(previewed[name]):
+                changed.append(name)
+        elif confirmed[name] != previewed[name]:
+            changed.append(name)
+    return changed
+
+
 def _check_options(options: CsvImportOptions) -> None:
     if options.date_order and options.date_order not in DATE_ORDERS:
         raise ImportFileError(f'Unknown date order "{options.date_order}"; use DMY, MDY or YMD.')
