@@ -699,7 +699,7 @@ class RowCleaner:
                 tolerance = min(duration.tolerance, Decimal(300))
                 settled = [
                     (s, e) for s, e in pairs if abs(Decimal((e - s).total_seconds()) - duration.seconds) <= tolerance
-                ]
+                ] or self._settle_in_gap(start_local, end_local, duration, tolerance)
             if len(settled) != 1:
                 if start_local.status != "ok":
                     error(start_column, self._dst_message(start_naive, start_local.status))
@@ -729,6 +729,24 @@ class RowCleaner:
                     f'line {line}: the {columns.get("duration", "duration")} cell ({said}) differs from start/end ({apart})'
                 )
         return start, end, start_precision, end_precision, warnings
+
+    @staticmethod
+    def _settle_in_gap(start_local: LocalTime, end_local: LocalTime, duration, tolerance: Decimal) -> list:
+        """A time the clock skipped, next to a valid one: the duration places it (end = start
+        + duration, or start = end - duration), if that lands inside the skipped hour."""
+        span = timedelta(seconds=seconds_int(duration.seconds))
+        slack = timedelta(seconds=float(tolerance))
+        if start_local.status == "ok" and end_local.status == "nonexistent":
+            start = start_local.candidates[0]
+            end = placed = start + span
+            gap = end_local.candidates
+        elif start_local.status == "nonexistent" and end_local.status == "ok":
+            end = end_local.candidates[0]
+            start = placed = end - span
+            gap = start_local.candidates
+        else:
+            return []
+        return [(start, end)] if gap[0] - slack <= placed <= gap[-1] + slack else []
 
     def _localize(self, naive: datetime) -> LocalTime:
         if naive.tzinfo is not None:

@@ -154,6 +154,23 @@ def test_dst_gap_and_fold_are_row_errors_unless_a_duration_settles_them(alice):
     }
 
 
+def test_a_duration_settles_a_nonexistent_end_as_it_does_a_nonexistent_start(alice):
+    rows = template(
+        "Web,,,2024-03-31 02:30,2024-03-31 04:00,0.5,start in the gap,,",
+        "Web,,,2024-03-31 01:30,2024-03-31 02:30,0.5,end in the gap,,",
+        "Web,,,2024-03-31 01:30,2024-03-31 02:30,2,too long for the gap,,",
+    )
+    preview = preview_file(alice, rows, timezone="Europe/Berlin")
+    assert [str(e) for e in preview.errors] == [
+        'line 4, column "end_time", value "2024-03-31 02:30": 2024-03-31 02:30 does not exist in Europe/Berlin (clocks go forward)',
+    ]
+    settled = {row["notes"]: (row["start_time"], row["end_time"]) for row in preview.sample_rows}
+    assert settled == {
+        "start in the gap": ("2024-03-31T01:30:00+00:00", "2024-03-31T02:00:00+00:00"),
+        "end in the gap": ("2024-03-31T00:30:00+00:00", "2024-03-31T01:00:00+00:00"),
+    }
+
+
 def test_date_order_detected_from_the_data_or_asked_for(alice):
     dmy = b"Date,Project,Hours\n03/04/2024,Web,1\n25/04/2024,Web,2\n"
     preview = preview_file(alice, dmy, timezone="UTC")
