@@ -371,8 +371,11 @@ class FileScan:
     rows: int = 0
     blank_lines: list[int] = dc_field(default_factory=list)
     blank_count: int = 0
+    preamble_lines: list[int] = dc_field(default_factory=list)  # not blank, before the header
     short_dates: int = 0
     fits: Counter = dc_field(default_factory=Counter)
+    # Lines whose short dates fit only one order (the first few), to say where they disagree.
+    only_fits: dict = dc_field(default_factory=lambda: {"DMY": [], "MDY": []})
     dots: bool = False
     long_dates: bool = False
     decimal_comma: bool = False
@@ -393,6 +396,8 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if record.is_blank:
                 scan.blank_count += 1
                 scan.blank_lines.append(record.line)
+            elif record.line < layout.header_line:
+                scan.preamble_lines.append(record.line)
             continue
         if record.is_blank:
             scan.blank_count += 1
@@ -411,7 +416,11 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if not looks_like_short_date(part):
                 continue  # not a date at all: its row reports it, it does not vote on the order
             scan.short_dates += 1
-            scan.fits.update(date_orders_fitting(part))
+            fitting = date_orders_fitting(part)
+            scan.fits.update(fitting)
+            only = scan.only_fits.get(next(iter(fitting))) if len(fitting) == 1 else None
+            if only is not None and len(only) < 10 and record.line not in only:
+                only.append(record.line)
             scan.dots = scan.dots or date_uses_dots(part)
         if not scan.decimal_comma:
             for position in number_positions:
@@ -421,6 +430,22 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if position < len(cells) and cells[position].strip() and len(scan.people) < 20:
                 scan.people.add(cells[position].strip())
     return scan
+
+
+def _lines_text(lines: list[int]) -> str:
+    return ("line " if len(lines) == 1 else "lines ") + ", ".join(str(n) for n in lines)
+
+
+def date_order_question(scan: FileScan) -> str:
+    """Why the user must choose the date order: the dates fit both orders, or neither order
+    fits them all (some can only be day first, others only month first)."""
+    day_first, month_first = scan.only_fits["DMY"], scan.only_fits["MDY"]
+    if day_first and month_first:
+        return (
+            "The dates fit neither day/month nor month/day order throughout: "
+            f"{_lines_text(day_first)} only day/month, {_lines_text(month_first)} only month/day"
+        )
+    return "The dates fit both day/month and month/day order"
 
 
 def date_order_decide(scan: FileScan, chosen: str | None) -> tuple[str | None, bool, bool]:
@@ -674,7 +699,10 @@ class RowCleaner:
         start_local = self._localize(start_naive)
         if end_info is None:
             if duration is None:
-                error(end_column if end_column in self.columns else start_column, "an end time or a duration is required")
+                if end_column in self.columns or "duration" not in self.columns:
+                    error(end_column if end_column in self.columns else start_column, "an end time or a duration is required")
+                else:  # Harvest: a date and its hours, no clock times
+                    error("duration", "a duration is required")
                 return None
             if start_local.status != "ok":
                 error(start_column, self._dst_message(start_naive, start_local.status))
@@ -863,20 +891,31 @@ class DuplicateTracker:
             if sketch[bucket] < 255:
                 sketch[bucket] += 1
 
-    def occurrence(self, fingerprint: str, line: int) -> int:
+    def occurrence(self, fingerprint: str, row: CleanRow) -> int:
         if min(sketch[bucket] for sketch, bucket in zip(self.sketches, self._buckets(fingerprint))) < 2:
             return 0
         occurrence = self.counts.get(fingerprint, 0)
         self.counts[fingerprint] = occurrence + 1
-        self.lines.setdefault(fingerprint, []).append(line)
+        # What the fingerprint leaves out but is imported: such rows are alike, not identical.
+        self.lines.setdefault(fingerprint, []).append((row.line, row.billable, row.owner_id))
         return occurrence
 
     def warnings(self) -> list[str]:
         found = []
-        for lines in self.lines.values():
-            if len(lines) > 1:
+        for rows in self.lines.values():
+            if len(rows) > 1:
+                lines = [line for line, *_ in rows]
                 listed = ", ".join(str(n) for n in lines[:-1]) + f" and {lines[-1]}"
-                found.append(f"{len(lines)} identical rows: lines {listed} (all are imported)")
+                differing = [
+                    name for name, values in (("billable", {r[1] for r in rows}), ("user", {r[2] for r in rows}))
+                    if len(values) > 1
+                ]
+                if differing:
+                    found.append(
+                        f"{len(rows)} rows differ only in {' and '.join(differing)}: lines {listed} (all are imported)"
+                    )
+                else:
+                    found.append(f"{len(rows)} identical rows: lines {listed} (all are imported)")
         return found
 
 
@@ -982,6 +1021,11 @@ class CsvImport:
         if self.scan.blank_count:
             lines = ", ".join(str(n) for n in self.scan.blank_lines)
             self.outcome.add_warning(f"{self.scan.blank_count} blank lines ignored (lines {lines})")
+        if self.scan.preamble_lines:
+            lines = ", ".join(str(n) for n in self.scan.preamble_lines)
+            self.outcome.add_warning(
+                f"{len(self.scan.preamble_lines)} lines before the header row ignored (lines {lines})"
+            )
         if len(self.scan.people) > 1:
             self.outcome.add_warning(
                 f"The file holds entries of {len(self.scan.people)} people ({', '.join(sorted(self.scan.people))}); "
@@ -1038,7 +1082,7 @@ class CsvImport:
                 batch.append((None, None))
             else:
                 fingerprint, cleaned = item
-                occurrence = self.duplicates.occurrence(fingerprint, cleaned.line)
+                occurrence = self.duplicates.occurrence(fingerprint, cleaned)
                 batch.append((cleaned, f"{fingerprint}:{occurrence}"))
             if len(batch) >= size:
                 yield batch
@@ -1236,9 +1280,7 @@ def csv_import_preview(*, user, stored_file: str, options: CsvImportOptions) -> 
         run.count(run.classify(batch))
     run.finish_warnings()
     if run.outcome.needs_date_order:
-        run.outcome.warnings.insert(
-            0, "The dates fit both day/month and month/day order; choose the date order before importing."
-        )
+        run.outcome.warnings.insert(0, f"{date_order_question(run.scan)}; choose the date order before importing.")
     return _preview_from(run)
 
 
@@ -1434,9 +1476,10 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
     outcome = run.outcome
     _save_progress(data_import.pk, total_records=run.scan.rows, status_message="Checking every row")
     if outcome.needs_date_order:
+        question = date_order_question(run.scan)
         return _fail(
             data_import,
-            "Nothing was imported: the dates fit both day/month and month/day order. "
+            f"Nothing was imported: {question[0].lower()}{question[1:]}. "
             "Choose the date order (DMY, MDY or YMD) and import again.",
             total_records=run.scan.rows,
             summary=_summary(run),

@@ -441,3 +441,59 @@ def test_utf16_text_from_excel_is_read(alice):
     preview = preview_file(alice, data, timezone="UTC")
     assert (preview.encoding, preview.delimiter, preview.sample_rows[0]["project_name"]) == ("utf-16", "\t", "Café")
     assert preview.format_label == "TimeTracker template"
+
+
+def test_an_offset_out_of_range_is_named_not_pythons_message(alice):
+    preview = preview_file(alice, template("Web,,,2024-03-04 09:00:00+25:00,2024-03-04 10:00:00Z,,,,"))
+    assert [str(e) for e in preview.errors] == [
+        'line 2, column "start_time", value "2024-03-04 09:00:00+25:00": the UTC offset +25:00 is out of range'
+    ]
+
+
+def test_a_harvest_row_without_hours_names_the_hours_column(alice):
+    preview = preview_file(alice, b"Date,Project,Hours\n2024-03-04,Web,\n", timezone="UTC")
+    assert [e.as_dict() for e in preview.errors] == [
+        {"line": 2, "column": "Hours", "value": "", "message": "a duration is required"}
+    ]
+
+
+def test_dates_that_fit_neither_order_say_so_and_where(alice):
+    data = b"Date,Project,Hours\n04/25/2024,Web,1\n25/04/2024,Web,1\n"
+    preview = preview_file(alice, data, timezone="UTC")
+    assert preview.needs_date_order is True
+    assert preview.warnings[0] == (
+        "The dates fit neither day/month nor month/day order throughout: line 3 only day/month, "
+        "line 2 only month/day; choose the date order before importing."
+    )
+    data_import = import_file(alice, data, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed",
+        (
+            "Nothing was imported: the dates fit neither day/month nor month/day order throughout: line 3 only "
+            "day/month, line 2 only month/day. Choose the date order (DMY, MDY or YMD) and import again."
+        ),
+    )
+
+
+def test_rows_that_differ_in_billable_are_not_called_identical(alice):
+    rows = template(
+        "Web,,,2024-03-04 09:00,2024-03-04 10:00,,same,,true",
+        "Web,,,2024-03-04 09:00,2024-03-04 10:00,,same,,false",
+        "Web,,,2024-03-05 09:00,2024-03-05 10:00,,twin,,true",
+        "Web,,,2024-03-05 09:00,2024-03-05 10:00,,twin,,true",
+    )
+    preview = preview_file(alice, rows, timezone="UTC")
+    assert preview.warnings == [
+        "2 rows differ only in billable: lines 2 and 3 (all are imported)",
+        "2 identical rows: lines 4 and 5 (all are imported)",
+    ]
+
+
+def test_text_lines_before_the_header_are_listed_like_blank_lines(alice):
+    data = b"Detailed report\nExported 2024-03-05\n\n" + template("Web,,,2024-03-04 09:00,2024-03-04 10:00,,,,")
+    preview = preview_file(alice, data, timezone="UTC")
+    assert (preview.total_rows, preview.errors) == (1, [])
+    assert preview.warnings == [
+        "1 blank lines ignored (lines 3)",
+        "2 lines before the header row ignored (lines 1, 2)",
+    ]

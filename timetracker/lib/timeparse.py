@@ -135,6 +135,8 @@ def parse_datetime(value: str, order: str | None) -> ParsedDateTime:
             offset = UTC
         else:
             minutes = int(match["oh"]) * 60 + int(match["om"])
+            if minutes >= 24 * 60 or int(match["om"]) > 59:
+                raise ValueError(f"the UTC offset {match['sign']}{match['oh']}:{match['om']} is out of range")
             offset = timezone(timedelta(minutes=-minutes if match["sign"] == "-" else minutes))
         text = text[: match.start()]
     date_text, _, time_text = text.replace("T", " ", 1).partition(" ")
