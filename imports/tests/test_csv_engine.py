@@ -497,3 +497,18 @@ def test_text_lines_before_the_header_are_listed_like_blank_lines(alice):
         "1 blank lines ignored (lines 3)",
         "2 lines before the header row ignored (lines 1, 2)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "seconds"),
+    [("90 min", 5400), ("90 m", 5400), ("45m", 2700), ("2 h", 7200), ("1.5 h", 5400), ("1h 30m", 5400),
+     ("1h30m", 5400), ("1 hr 5 mins", 3900)],
+)
+def test_durations_with_units(alice, cell, seconds):
+    preview = preview_file(alice, template(f"Web,,,2024-03-04 09:00,,{cell},,,"), timezone="UTC")
+    assert (preview.errors, preview.sample_rows[0]["duration_seconds"]) == ([], seconds)
+
+
+def test_a_duration_with_units_still_checks_its_minutes(alice):
+    preview = preview_file(alice, template("Web,,,2024-03-04 09:00,,1h 75m,,,"), timezone="UTC")
+    assert [str(e) for e in preview.errors] == ['line 2, column "duration_hours", value "1h 75m": minutes must be below 60']
