@@ -250,17 +250,15 @@ def csv_rows_store(*, user, rows: list[dict]) -> str:
         raise ImportFileError('"data" must be a non-empty list of rows.')
     allowed = set(EXPORT_COLUMNS)
     used = set()
+    unknown: dict[str, None] = {}  # in order of first use
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise ImportFileError(f"Row {number} of \"data\" is not an object.")
-        unknown = sorted(set(row) - allowed)
-        if unknown:
-            raise ImportFileError(
-                f"Row {number} of \"data\" has unknown field(s): {', '.join(unknown)}. "
-                f"Known fields: {', '.join(EXPORT_COLUMNS)}."
-            )
         used.update(row)
-    columns = [c for c in EXPORT_COLUMNS if c in ("id", "user_email") and c in used] + TEMPLATE_COLUMNS
+        unknown.update((str(key), None) for key in row if key not in allowed)
+    # Unknown keys become columns of their own, which the import ignores and lists, as it
+    # does for a CSV file's unknown columns.
+    columns = [c for c in EXPORT_COLUMNS if c in ("id", "user_email") and c in used] + TEMPLATE_COLUMNS + list(unknown)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)

@@ -14,7 +14,7 @@ from django.views import csrf as django_csrf
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from timetracker.decorators import login_required_json
+from timetracker.decorators import login_required_json, require_methods_json
 from timetracker.services import user_profile_get_or_create
 
 from .api import DataImportOutputSerializer, import_accepted_data, stored_csv_check
@@ -143,7 +143,7 @@ def upload_from_token(*, user, token: str) -> tuple[str, str]:
 
 @csrf_exempt  # the size guard runs first so an oversize body is never parsed; CSRF is checked right after
 @login_required_json
-@require_POST
+@require_methods_json("POST")
 def api_import_csv(request):
     """POST /api/import/csv: multipart `file` (or a preview's `upload_token`), optional
     `timezone`, `date_order`, `skip_invalid`; `preview=1` answers the preview without importing.
@@ -224,7 +224,7 @@ def _session_import(request, *, data: dict, check, preview, create, bound_option
 
 
 @login_required_json
-@require_GET
+@require_methods_json("GET", "HEAD")
 def api_import_status(request, import_id: int):
     data_import = data_imports_visible_to(user=request.user).filter(pk=import_id).first()
     if data_import is None:
@@ -233,7 +233,7 @@ def api_import_status(request, import_id: int):
 
 
 @login_required_json
-@require_GET
+@require_methods_json("GET", "HEAD")
 def api_import_history(request):
     imports = data_imports_visible_to(user=request.user)[:HISTORY_LIMIT]
     return JsonResponse({"imports": DataImportOutputSerializer(imports, many=True).data})

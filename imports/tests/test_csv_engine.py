@@ -66,9 +66,11 @@ def test_text_and_json_rows_are_stored_as_template_csv(alice, private_storage):
     assert (private_storage / stored).read_text() == (
         HEADER + "Web,,,2024-03-04 09:00,2024-03-04 10:00,,,a;b,true\n"
     )
-    with pytest.raises(ImportFileError) as error:
-        csv_rows_store(user=alice, rows=[{"project": "Web"}])
-    assert str(error.value).startswith('Row 1 of "data" has unknown field(s): project.')
+    # Unknown keys are columns of their own, ignored and listed by the import.
+    stored = csv_rows_store(user=alice, rows=[{"project_name": "Web", "invoice": "R-1"}, {"project": "Web"}])
+    assert (private_storage / stored).read_text() == (
+        HEADER.rstrip("\n") + ",invoice,project\nWeb,,,,,,,,,R-1,\n,,,,,,,,,,Web\n"
+    )
     with pytest.raises(ImportFileError):
         csv_text_store(user=alice, text="   ")
 
