@@ -3,10 +3,13 @@ which runs through the same import service as every other entry point."""
 
 import csv
 import io
+import tempfile
+from pathlib import Path
 
 import tablib
 from django import forms
 from django.contrib import admin, messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.http import HttpResponse
@@ -117,6 +120,30 @@ class TimeEntryConfirmImportForm(ConfirmImportForm):
     timezone = forms.CharField(widget=forms.HiddenInput(), required=False)
 
 
+ADMIN_UPLOAD_SALT = "imports.admin.time-entries-upload"
+ADMIN_UPLOAD_MAX_AGE = 24 * 3600
+ADMIN_UPLOAD_GONE = "This import was already confirmed or its upload has expired; upload the file again."
+
+
+def admin_upload_claim(*, user, signed_name: str) -> Path | None:
+    """The temporary upload a confirm form names, taken so that only one confirmation gets it
+    (renamed atomically). None when the name is not one we signed for this user, or the file
+    is gone: confirmed already, or cleaned from the temporary folder."""
+    try:
+        user_pk, name = signing.loads(signed_name, salt=ADMIN_UPLOAD_SALT, max_age=ADMIN_UPLOAD_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    path = Path(tempfile.gettempdir()) / str(name)
+    if user_pk != user.pk or path.parent != Path(tempfile.gettempdir()) or not path.name.startswith("tmp"):
+        return None
+    claimed = path.with_name(path.name + ".confirming")
+    try:
+        path.rename(claimed)
+    except OSError:
+        return None
+    return claimed
+
+
 class TimeEntryImportExportMixin(ImportExportMixin):
     resource_classes = [TimeEntryResource]
     import_formats = [RawCsvFormat]
@@ -129,9 +156,33 @@ class TimeEntryImportExportMixin(ImportExportMixin):
     def get_confirm_form_initial(self, request, import_form):
         initial = super().get_confirm_form_initial(request, import_form)
         if import_form is not None:
+            # Signed for this user: the hidden field names a file on the server's disk.
+            initial["import_file_name"] = signing.dumps(
+                [request.user.pk, Path(initial["import_file_name"]).name], salt=ADMIN_UPLOAD_SALT
+            )
             initial["date_order"] = import_form.cleaned_data.get("date_order", "")
             initial["timezone"] = import_form.cleaned_data.get("timezone", "")
         return initial
+
+    def process_import(self, request, **kwargs):
+        """The confirmation: as django-import-export's, but a replayed or edited form gets a
+        message instead of a FileNotFoundError (or another file read from the disk)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)  # shows the form's errors
+        claimed = admin_upload_claim(user=request.user, signed_name=confirm_form.cleaned_data["import_file_name"])
+        if claimed is None:
+            messages.error(request, ADMIN_UPLOAD_GONE)
+            return redirect(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_import")
+        try:
+            data = claimed.read_bytes()
+        finally:
+            claimed.unlink(missing_ok=True)
+        input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])](encoding=self.from_encoding)
+        result = self.process_dataset(input_format.create_dataset(data), confirm_form, request, **kwargs)
+        return self.process_result(result, request)
 
     def get_import_data_kwargs(self, **kwargs):
         form = kwargs.get("form")

@@ -238,13 +238,16 @@ class CsvTextParser(BaseParser):
 
 
 class CsvImportOptionsSerializer(serializers.Serializer):
+    # Empty means the default, as on the page and the session endpoint.
     timezone = serializers.ChoiceField(
-        choices=TIMEZONE_CHOICES, required=False, help_text="For times without an offset; default: the profile's."
+        choices=TIMEZONE_CHOICES, required=False, allow_blank=True,
+        help_text="For times without an offset; default (or empty): the profile's.",
     )
     date_order = serializers.ChoiceField(
         choices=[c for c, _ in DATE_ORDER_CHOICES if c],
         required=False,
-        help_text="When days and months cannot be told apart from the file.",
+        allow_blank=True,
+        help_text="When days and months cannot be told apart from the file; empty: detected.",
     )
     skip_invalid = serializers.BooleanField(
         required=False, default=False, help_text="Import the valid rows and report the invalid ones."
@@ -431,8 +434,8 @@ class TimeEntriesImportCsvApi(APIView):
                 raise ApiInputError(f"{field}: {flatten_first_error(errors)}")
             chosen = options_input.validated_data
             options = CsvImportOptions(
-                timezone=chosen.get("timezone"),
-                date_order=chosen.get("date_order"),
+                timezone=chosen.get("timezone") or None,
+                date_order=chosen.get("date_order") or None,
                 skip_invalid=chosen["skip_invalid"],
             )
             stored_file, source_file_name = store_request_csv(request)

@@ -8,7 +8,11 @@ from .models import DataImport
 
 
 def data_imports_visible_to(*, user) -> QuerySet[DataImport]:
-    """A user's own imports; staff see everyone's."""
+    """A user's own imports; staff see everyone's. Every history and status read comes
+    here, so interrupted CSV imports are marked failed first rather than shown running."""
+    from .services import csv_imports_interrupted_fail
+
+    csv_imports_interrupted_fail()
     imports = DataImport.objects.select_related("owner")
     if user.is_staff:
         return imports

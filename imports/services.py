@@ -79,6 +79,7 @@ from .resources import (
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
+clock = timezone.now  # tests move it instead of waiting
 
 
 class ImportFileError(Exception):
@@ -287,17 +288,15 @@ def csv_rows_store(*, user, rows: list[dict]) -> str:
         raise ImportFileError('"data" must be a non-empty list of rows.')
     allowed = set(EXPORT_COLUMNS)
     used = set()
+    unknown: dict[str, None] = {}  # in order of first use
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise ImportFileError(f"Row {number} of \"data\" is not an object.")
-        unknown = sorted(set(row) - allowed)
-        if unknown:
-            raise ImportFileError(
-                f"Row {number} of \"data\" has unknown field(s): {', '.join(unknown)}. "
-                f"Known fields: {', '.join(EXPORT_COLUMNS)}."
-            )
         used.update(row)
-    columns = [c for c in EXPORT_COLUMNS if c in ("id", "user_email") and c in used] + TEMPLATE_COLUMNS
+        unknown.update((str(key), None) for key in row if key not in allowed)
+    # Unknown keys become columns of their own, which the import ignores and lists, as it
+    # does for a CSV file's unknown columns.
+    columns = [c for c in EXPORT_COLUMNS if c in ("id", "user_email") and c in used] + TEMPLATE_COLUMNS + list(unknown)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -419,8 +418,11 @@ class FileScan:
     rows: int = 0
     blank_lines: list[int] = dc_field(default_factory=list)
     blank_count: int = 0
+    preamble_lines: list[int] = dc_field(default_factory=list)  # not blank, before the header
     short_dates: int = 0
     fits: Counter = dc_field(default_factory=Counter)
+    # Lines whose short dates fit only one order (the first few), to say where they disagree.
+    only_fits: dict = dc_field(default_factory=lambda: {"DMY": [], "MDY": []})
     dots: bool = False
     long_dates: bool = False
     decimal_comma: bool = False
@@ -441,6 +443,8 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if record.is_blank:
                 scan.blank_count += 1
                 scan.blank_lines.append(record.line)
+            elif record.line < layout.header_line:
+                scan.preamble_lines.append(record.line)
             continue
         if record.is_blank:
             scan.blank_count += 1
@@ -459,7 +463,11 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if not looks_like_short_date(part):
                 continue  # not a date at all: its row reports it, it does not vote on the order
             scan.short_dates += 1
-            scan.fits.update(date_orders_fitting(part))
+            fitting = date_orders_fitting(part)
+            scan.fits.update(fitting)
+            only = scan.only_fits.get(next(iter(fitting))) if len(fitting) == 1 else None
+            if only is not None and len(only) < 10 and record.line not in only:
+                only.append(record.line)
             scan.dots = scan.dots or date_uses_dots(part)
         if not scan.decimal_comma:
             for position in number_positions:
@@ -469,6 +477,22 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
             if position < len(cells) and cells[position].strip() and len(scan.people) < 20:
                 scan.people.add(cells[position].strip())
     return scan
+
+
+def _lines_text(lines: list[int]) -> str:
+    return ("line " if len(lines) == 1 else "lines ") + ", ".join(str(n) for n in lines)
+
+
+def date_order_question(scan: FileScan) -> str:
+    """Why the user must choose the date order: the dates fit both orders, or neither order
+    fits them all (some can only be day first, others only month first)."""
+    day_first, month_first = scan.only_fits["DMY"], scan.only_fits["MDY"]
+    if day_first and month_first:
+        return (
+            "The dates fit neither day/month nor month/day order throughout: "
+            f"{_lines_text(day_first)} only day/month, {_lines_text(month_first)} only month/day"
+        )
+    return "The dates fit both day/month and month/day order"
 
 
 def date_order_decide(scan: FileScan, chosen: str | None) -> tuple[str | None, bool, bool]:
@@ -716,7 +740,10 @@ class RowCleaner:
         start_local = self._localize(start_naive)
         if end_info is None:
             if duration is None:
-                error(end_column if end_column in self.columns else start_column, "an end time or a duration is required")
+                if end_column in self.columns or "duration" not in self.columns:
+                    error(end_column if end_column in self.columns else start_column, "an end time or a duration is required")
+                else:  # Harvest: a date and its hours, no clock times
+                    error("duration", "a duration is required")
                 return None
             if start_local.status != "ok":
                 error(start_column, self._dst_message(start_naive, start_local.status))
@@ -741,7 +768,7 @@ class RowCleaner:
                 tolerance = min(duration.tolerance, Decimal(300))
                 settled = [
                     (s, e) for s, e in pairs if abs(Decimal((e - s).total_seconds()) - duration.seconds) <= tolerance
-                ]
+                ] or self._settle_in_gap(start_local, end_local, duration, tolerance)
             if len(settled) != 1:
                 if start_local.status != "ok":
                     error(start_column, self._dst_message(start_naive, start_local.status))
@@ -771,6 +798,24 @@ class RowCleaner:
                     f'line {line}: the {columns.get("duration", "duration")} cell ({said}) differs from start/end ({apart})'
                 )
         return start, end, start_precision, end_precision, warnings
+
+    @staticmethod
+    def _settle_in_gap(start_local: LocalTime, end_local: LocalTime, duration, tolerance: Decimal) -> list:
+        """A time the clock skipped, next to a valid one: the duration places it (end = start
+        + duration, or start = end - duration), if that lands inside the skipped hour."""
+        span = timedelta(seconds=seconds_int(duration.seconds))
+        slack = timedelta(seconds=float(tolerance))
+        if start_local.status == "ok" and end_local.status == "nonexistent":
+            start = start_local.candidates[0]
+            end = placed = start + span
+            gap = end_local.candidates
+        elif start_local.status == "nonexistent" and end_local.status == "ok":
+            end = end_local.candidates[0]
+            start = placed = end - span
+            gap = start_local.candidates
+        else:
+            return []
+        return [(start, end)] if gap[0] - slack <= placed <= gap[-1] + slack else []
 
     def _localize(self, naive: datetime) -> LocalTime:
         if naive.tzinfo is not None:
@@ -887,20 +932,31 @@ class DuplicateTracker:
             if sketch[bucket] < 255:
                 sketch[bucket] += 1
 
-    def occurrence(self, fingerprint: str, line: int) -> int:
+    def occurrence(self, fingerprint: str, row: CleanRow) -> int:
         if min(sketch[bucket] for sketch, bucket in zip(self.sketches, self._buckets(fingerprint))) < 2:
             return 0
         occurrence = self.counts.get(fingerprint, 0)
         self.counts[fingerprint] = occurrence + 1
-        self.lines.setdefault(fingerprint, []).append(line)
+        # What the fingerprint leaves out but is imported: such rows are alike, not identical.
+        self.lines.setdefault(fingerprint, []).append((row.line, row.billable, row.owner_id))
         return occurrence
 
     def warnings(self) -> list[str]:
         found = []
-        for lines in self.lines.values():
-            if len(lines) > 1:
+        for rows in self.lines.values():
+            if len(rows) > 1:
+                lines = [line for line, *_ in rows]
                 listed = ", ".join(str(n) for n in lines[:-1]) + f" and {lines[-1]}"
-                found.append(f"{len(lines)} identical rows: lines {listed} (all are imported)")
+                differing = [
+                    name for name, values in (("billable", {r[1] for r in rows}), ("user", {r[2] for r in rows}))
+                    if len(values) > 1
+                ]
+                if differing:
+                    found.append(
+                        f"{len(rows)} rows differ only in {' and '.join(differing)}: lines {listed} (all are imported)"
+                    )
+                else:
+                    found.append(f"{len(rows)} identical rows: lines {listed} (all are imported)")
         return found
 
 
@@ -931,6 +987,32 @@ def _resolve_zone(user, name: str | None) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ImportFileError(f'Unknown timezone "{name}"; use an IANA name such as Europe/Berlin.') from None
+
+
+def csv_import_options_bound(*, user, options: CsvImportOptions, preview: CsvPreview | None = None) -> dict:
+    """The options that decide what an import writes, as a preview's upload token binds them:
+    the timezone resolved (empty: the profile's), the date order, skip-invalid. With the
+    `preview`, its detected date order counts as the same choice as leaving it empty."""
+    bound = {
+        "timezone": preview.timezone if preview else _resolve_zone(user, options.timezone).key,
+        "date_order": sorted({options.date_order or "", preview.date_order or ""} if preview else {options.date_order or ""}),
+        "skip_invalid": bool(options.skip_invalid),
+    }
+    return bound
+
+
+def csv_import_options_changed(*, previewed: dict, confirmed: dict) -> list[str]:
+    """Names of the options a confirmation sets differently from its preview."""
+    changed = []
+    for name in ("timezone", "date_order", "skip_invalid"):
+        if name not in previewed:
+            continue
+        if name == "date_order":
+            if not set(confirmed[name]) <= set(previewed[name]):
+                changed.append(name)
+        elif confirmed[name] != previewed[name]:
+            changed.append(name)
+    return changed
 
 
 def _check_options(options: CsvImportOptions) -> None:
@@ -980,6 +1062,11 @@ class CsvImport:
         if self.scan.blank_count:
             lines = ", ".join(str(n) for n in self.scan.blank_lines)
             self.outcome.add_warning(f"{self.scan.blank_count} blank lines ignored (lines {lines})")
+        if self.scan.preamble_lines:
+            lines = ", ".join(str(n) for n in self.scan.preamble_lines)
+            self.outcome.add_warning(
+                f"{len(self.scan.preamble_lines)} lines before the header row ignored (lines {lines})"
+            )
         if len(self.scan.people) > 1:
             self.outcome.add_warning(
                 f"The file holds entries of {len(self.scan.people)} people ({', '.join(sorted(self.scan.people))}); "
@@ -1036,7 +1123,7 @@ class CsvImport:
                 batch.append((None, None))
             else:
                 fingerprint, cleaned = item
-                occurrence = self.duplicates.occurrence(fingerprint, cleaned.line)
+                occurrence = self.duplicates.occurrence(fingerprint, cleaned)
                 batch.append((cleaned, f"{fingerprint}:{occurrence}"))
             if len(batch) >= size:
                 yield batch
@@ -1234,9 +1321,7 @@ def csv_import_preview(*, user, stored_file: str, options: CsvImportOptions) -> 
         run.count(run.classify(batch))
     run.finish_warnings()
     if run.outcome.needs_date_order:
-        run.outcome.warnings.insert(
-            0, "The dates fit both day/month and month/day order; choose the date order before importing."
-        )
+        run.outcome.warnings.insert(0, f"{date_order_question(run.scan)}; choose the date order before importing.")
     return _preview_from(run)
 
 
@@ -1270,6 +1355,63 @@ def csv_import_create(
     else:
         transaction.on_commit(lambda: csv_import_task.delay(data_import.pk))
     return data_import
+
+
+def csv_import_stale_after() -> timedelta:
+    """How long an unfinished CSV import may show no sign of life (its heartbeat, written at
+    the start, every 2000 rows checked and with every batch) before it counts as interrupted.
+    With a broker, longer than its redelivery, since a late-acked task comes back and
+    resumes; in-process (embedded) nothing redelivers, so a killed server's import is
+    given up soon."""
+    if settings.REDIS_URL:
+        visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+        return timedelta(seconds=visibility) + timedelta(minutes=10)
+    return timedelta(minutes=10)
+
+
+def _heartbeat(data_import: DataImport) -> datetime:
+    beat = (data_import.checkpoint or {}).get("heartbeat")
+    return datetime.fromisoformat(beat) if beat else (data_import.started_at or data_import.created_at)
+
+
+def csv_imports_interrupted_fail() -> int:
+    """Mark failed the pending or processing CSV imports without a heartbeat for longer than
+    `csv_import_stale_after()` (a killed `import_csv`, a server restarted mid-import), so the
+    history does not show them running for ever. Run when the history or a status is read.
+    Returns how many were marked."""
+    unfinished = (DataImport.Status.PENDING, DataImport.Status.PROCESSING)
+    now = clock()
+    stale = [
+        data_import
+        for data_import in DataImport.objects.filter(import_type=DataImport.Type.CSV, status__in=unfinished).only(
+            "pk", "checkpoint", "started_at", "created_at", "stored_file"
+        )
+        if now - _heartbeat(data_import) > csv_import_stale_after()
+    ]
+    for data_import in stale:
+        since = _heartbeat(data_import).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        # Only if still unfinished: a run that just ended is left as it ended.
+        marked = DataImport.objects.filter(pk=data_import.pk, status__in=unfinished).update(
+            status=DataImport.Status.FAILED,
+            status_message=f"Interrupted: no progress since {since}; import the file again "
+            "(rows already imported are not created twice).",
+            finished_at=now,
+        )
+        if marked:
+            _remove_stored_file(data_import)
+    return len(stale)
+
+
+def _beat_now() -> str:
+    return clock().isoformat()
+
+
+def _save_heartbeat(data_import_id: int) -> None:
+    # Locked: a second run of the same import may be committing a batch checkpoint meanwhile.
+    with transaction.atomic():
+        locked = DataImport.objects.select_for_update().only("checkpoint").get(pk=data_import_id)
+        locked.checkpoint = {**(locked.checkpoint or {}), "heartbeat": _beat_now()}
+        locked.save(update_fields=["checkpoint"])
 
 
 def _save_progress(data_import_id: int, **fields_) -> None:
@@ -1359,11 +1501,14 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
         data_import = DataImport.objects.select_for_update().get(pk=data_import_id)
         if data_import.is_finished:
             return data_import
+        data_import.checkpoint = {**(data_import.checkpoint or {}), "heartbeat": _beat_now()}
         if data_import.status != DataImport.Status.PROCESSING:
             data_import.status = DataImport.Status.PROCESSING
             data_import.started_at = timezone.now()
             data_import.status_message = "Reading the file"
-            data_import.save(update_fields=["status", "started_at", "status_message"])
+            data_import.save(update_fields=["status", "started_at", "status_message", "checkpoint"])
+        else:
+            data_import.save(update_fields=["checkpoint"])
     options = CsvImportOptions(**data_import.options)
     try:
         run = CsvImport(user=data_import.owner, path=stored_file_path(data_import.stored_file), options=options)
@@ -1372,9 +1517,10 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
     outcome = run.outcome
     _save_progress(data_import.pk, total_records=run.scan.rows, status_message="Checking every row")
     if outcome.needs_date_order:
+        question = date_order_question(run.scan)
         return _fail(
             data_import,
-            "Nothing was imported: the dates fit both day/month and month/day order. "
+            f"Nothing was imported: {question[0].lower()}{question[1:]}. "
             "Choose the date order (DMY, MDY or YMD) and import again.",
             total_records=run.scan.rows,
             summary=_summary(run),
@@ -1382,6 +1528,7 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
 
     def checked(done: int) -> None:
         _save_progress(data_import.pk, status_message=f"Checked {done} of {run.scan.rows} rows")
+        _save_heartbeat(data_import.pk)
         if progress:
             progress("checking", done, run.scan.rows)
 
@@ -1414,17 +1561,22 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
             continue
         if stop_after_batches is not None and written_now >= stop_after_batches:
             return DataImport.objects.get(pk=data_import.pk)
-        decided = run.classify(batch)
         try:
             with transaction.atomic():
                 locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
                 if locked.checkpoint.get("batches", 0) != number - 1 or locked.is_finished:
                     # Another run of the same import got here first; leave the work to it.
                     return locked
+                # Two imports of the same file for one owner would both see a source id as new
+                # and the second insert would break the unique key: lock the owners' rows so
+                # their batches take turns, then look the source ids up after the lock.
+                owners = sorted({row.owner_id for row, _ in batch if row is not None})
+                list(User.objects.select_for_update().filter(pk__in=owners).order_by("pk").values_list("pk"))
+                decided = run.classify(batch)
                 if not options.dry_run:
                     _write_batch(decided, catalog)
                 run.count(decided)
-                locked.checkpoint = {"batches": number, "counts": counts.as_dict()}
+                locked.checkpoint = {"batches": number, "counts": counts.as_dict(), "heartbeat": _beat_now()}
                 locked.processed_records = counts.processed
                 locked.created_records = counts.created
                 locked.updated_records = counts.updated

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .services import csv_import_give_up, csv_import_run, import_uploads_prune
+from .services import csv_import_give_up, csv_import_run, csv_imports_interrupted_fail, import_uploads_prune
 
 
 @shared_task(
@@ -49,3 +49,9 @@ def clients_import_task(self, data_import_id: int) -> str:
 def imports_prune() -> int:
     """Periodic (Celery beat, see CELERY_BEAT_SCHEDULE): delete day-old uploads no import uses."""
     return import_uploads_prune()
+
+
+@shared_task
+def csv_imports_interrupted_sweep() -> int:
+    """Beat entry: mark failed the CSV imports that stopped showing progress."""
+    return csv_imports_interrupted_fail()

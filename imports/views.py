@@ -14,7 +14,7 @@ from django.views import csrf as django_csrf
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from timetracker.decorators import login_required_json
+from timetracker.decorators import login_required_json, require_methods_json
 from timetracker.services import user_profile_get_or_create
 
 from .api import DataImportOutputSerializer, import_accepted_data, stored_csv_check
@@ -44,6 +44,8 @@ from .services import (
     ImportFileError,
     UploadTooLarge,
     csv_import_create,
+    csv_import_options_bound,
+    csv_import_options_changed,
     csv_import_preview,
     csv_upload_store,
 )
@@ -105,8 +107,22 @@ def import_template_csv(request):
     return response
 
 
-def upload_token_for(*, user, stored_file: str, source_file_name: str) -> str:
-    return signing.dumps({"user": user.pk, "file": stored_file, "name": source_file_name}, salt=UPLOAD_TOKEN_SALT)
+def upload_token_for(*, user, stored_file: str, source_file_name: str, options: dict | None = None) -> str:
+    """A preview's signed reference to its upload; `options`, when given, are the previewed
+    options a confirmation must keep (see `upload_token_options`)."""
+    payload = {"user": user.pk, "file": stored_file, "name": source_file_name}
+    if options is not None:
+        payload["options"] = options
+    return signing.dumps(payload, salt=UPLOAD_TOKEN_SALT)
+
+
+def upload_token_options(token: str) -> dict:
+    """The options a preview bound into its token ({} for none, or for a bad token: refusing
+    it is `upload_from_token`'s job)."""
+    try:
+        return signing.loads(token, salt=UPLOAD_TOKEN_SALT, max_age=UPLOAD_TOKEN_MAX_AGE).get("options") or {}
+    except signing.BadSignature:
+        return {}
 
 
 def upload_from_token(*, user, token: str) -> tuple[str, str]:
@@ -127,7 +143,7 @@ def upload_from_token(*, user, token: str) -> tuple[str, str]:
 
 @csrf_exempt  # the size guard runs first so an oversize body is never parsed; CSRF is checked right after
 @login_required_json
-@require_POST
+@require_methods_json("POST")
 def api_import_csv(request):
     """POST /api/import/csv: multipart `file` (or a preview's `upload_token`), optional
     `timezone`, `date_order`, `skip_invalid`; `preview=1` answers the preview without importing.
@@ -149,6 +165,15 @@ def _api_import_csv(request):
         date_order=data["date_order"] or None,
         skip_invalid=data["skip_invalid"],
     )
+
+    def confirm_check(previewed: dict) -> None:
+        # Confirming a preview imports what was previewed, not the file read another way.
+        changed = csv_import_options_changed(
+            previewed=previewed, confirmed=csv_import_options_bound(user=request.user, options=options)
+        )
+        if changed:
+            raise ImportFileError(f"The options changed since the preview ({', '.join(changed)}); preview the file again.")
+
     return _session_import(
         request,
         data=data,
@@ -157,23 +182,32 @@ def _api_import_csv(request):
         create=lambda stored_file, name: csv_import_create(
             user=request.user, stored_file=stored_file, source_file_name=name, options=options
         ),
+        bound_options=lambda preview: csv_import_options_bound(user=request.user, options=options, preview=preview),
+        confirm_check=confirm_check,
     )
 
 
-def _session_import(request, *, data: dict, check, preview, create) -> JsonResponse:
+def _session_import(request, *, data: dict, check, preview, create, bound_options=None, confirm_check=None) -> JsonResponse:
     """The shared flow of the session import endpoints: take the upload (or a preview's
     token), check it, then answer the preview (with a token to confirm it) or start the
-    import. `check(stored_file)`, `preview(stored_file)`, `create(stored_file, name)`."""
+    import. `check(stored_file)`, `preview(stored_file)`, `create(stored_file, name)`;
+    `bound_options(preview)`: the options the token binds, which `confirm_check(bound)`
+    checks (raising ImportFileError) when the token is confirmed."""
     try:
         if data["file"] is None:
             stored_file, source_file_name = upload_from_token(user=request.user, token=data["upload_token"])
+            if confirm_check and not data["preview"]:
+                confirm_check(upload_token_options(data["upload_token"]))
         else:
             source_file_name = data["file"].name
             stored_file = csv_upload_store(user=request.user, uploaded_file=data["file"])
         check(stored_file)
         if data["preview"]:
             preview_result = preview(stored_file)
-            token = upload_token_for(user=request.user, stored_file=stored_file, source_file_name=source_file_name)
+            token = upload_token_for(
+                user=request.user, stored_file=stored_file, source_file_name=source_file_name,
+                options=bound_options(preview_result) if bound_options else None,
+            )
             answer = {"success": True, "preview": preview_result.as_dict(), "upload_token": token}
             return JsonResponse({**answer, "file_name": source_file_name})
         data_import = create(stored_file, source_file_name)
@@ -190,7 +224,7 @@ def _session_import(request, *, data: dict, check, preview, create) -> JsonRespo
 
 
 @login_required_json
-@require_GET
+@require_methods_json("GET", "HEAD")
 def api_import_status(request, import_id: int):
     data_import = data_imports_visible_to(user=request.user).filter(pk=import_id).first()
     if data_import is None:
@@ -199,7 +233,7 @@ def api_import_status(request, import_id: int):
 
 
 @login_required_json
-@require_GET
+@require_methods_json("GET", "HEAD")
 def api_import_history(request):
     imports = data_imports_visible_to(user=request.user)[:HISTORY_LIMIT]
     return JsonResponse({"imports": DataImportOutputSerializer(imports, many=True).data})

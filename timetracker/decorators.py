@@ -26,3 +26,23 @@ def admin_required_json(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def require_methods_json(*methods: str):
+    """Like require_http_methods, but the 405 is JSON (with Allow), as the rest of /api/ answers."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = JsonResponse(
+                    {"success": False, "error": f"Method {request.method} not allowed; use {', '.join(methods)}."},
+                    status=405,
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

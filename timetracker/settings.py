@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["exports-prune"] = {"task": "exports.tasks.exports_prune", "schedule": timedelta(hours=1)}
 # Imports: delete stored uploads (previews never confirmed) a day old that no import refers to.
 CELERY_BEAT_SCHEDULE["imports-prune"] = {"task": "imports.tasks.imports_prune", "schedule": timedelta(hours=1)}
+# Imports: CSV imports with no progress for longer than the broker's redelivery are marked failed.
+CELERY_BEAT_SCHEDULE["csv-imports-interrupted"] = {
+    "task": "imports.tasks.csv_imports_interrupted_sweep", "schedule": timedelta(minutes=10),
+}
 # Backups: every few minutes, take the day's scheduled backup once it is due (backups/schedule.py).
 CELERY_BEAT_SCHEDULE["backups-scheduled"] = {
     "task": "backups.backup_tasks.backups_scheduled_run",

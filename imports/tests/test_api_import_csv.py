@@ -421,3 +421,33 @@ def test_import_is_queued_and_a_real_worker_completes_it(client, alice, api_toke
     assert status["status"] == "completed", celery_worker.log
     assert (status["created_records"], status["progress_percent"]) == (2, 100)
     assert_two_entries_imported(alice)
+
+
+def test_json_rows_with_an_unknown_key_are_imported_and_the_key_listed(client, alice, api_token):
+    raw = api_token(alice, "write:time_entries")
+    rows = [{**ROWS[0], "invoice": "R-17"}, ROWS[1]]
+    preview = client.post(URL, {"data": rows, "preview": True}, content_type="application/json", **bearer(raw))
+    assert (preview.status_code, preview.json()["preview"]["ignored_columns"]) == (200, ["invoice"])
+
+    response = client.post(URL, {"data": rows}, content_type="application/json", **bearer(raw))
+    data_import = assert_accepted(response, "API request (JSON rows)")
+    assert data_import.summary["ignored_columns"] == ["invoice"]
+    assert_two_entries_imported(alice)
+
+
+def test_empty_timezone_and_date_order_mean_the_defaults(client, alice, api_token):
+    raw = api_token(alice, "write:time_entries")
+    response = client.post(
+        URL, {"csv": CSV_TEXT, "timezone": "", "date_order": ""}, content_type="application/json", **bearer(raw)
+    )
+    data_import = assert_accepted(response, "API request (CSV text)")
+    assert data_import.options["timezone"] == "Europe/Berlin"
+    assert_two_entries_imported(alice)
+
+
+def test_session_import_endpoints_answer_a_wrong_method_in_json(alice_client):
+    response = alice_client.get("/api/import/csv")
+    assert (response.status_code, response["Content-Type"], response["Allow"]) == (405, "application/json", "POST")
+    assert response.json() == {"success": False, "error": "Method GET not allowed; use POST."}
+    response = alice_client.post("/api/import/history")
+    assert (response.status_code, response.json()["error"]) == (405, "Method POST not allowed; use GET, HEAD.")

@@ -103,3 +103,24 @@ def test_admin_import_explains_an_unknown_timezone_without_a_traceback(charlie_c
     assert "Unknown timezone &quot;Mars/Base&quot;; use an IANA name such as Europe/Berlin." in html
     assert "Traceback" not in html and "imports/admin.py" not in html
     assert TimeEntry.objects.count() == 0
+
+
+def test_admin_confirming_twice_or_an_edited_file_name_says_upload_again_never_500(charlie_client):
+    html = upload(charlie_client, CASES_DIR / "04_twelve_hour_am_pm_times.csv").content.decode()
+    fields = confirm_fields(html)
+    first = charlie_client.post(PROCESS_URL, fields, follow=True)
+    assert [str(m) for m in first.context["messages"]] == [
+        f"Import #{DataImport.objects.get().pk} Completed: Imported: 4 created, 0 updated, 0 unchanged."
+    ]
+
+    again = charlie_client.post(PROCESS_URL, fields, follow=True)
+    assert again.redirect_chain == [(IMPORT_URL, 302)]
+    assert [str(m) for m in again.context["messages"]] == [
+        "This import was already confirmed or its upload has expired; upload the file again."
+    ]
+    edited = charlie_client.post(PROCESS_URL, {**fields, "import_file_name": "/etc/passwd"}, follow=True)
+    assert edited.redirect_chain == [(IMPORT_URL, 302)]
+    assert [str(m) for m in edited.context["messages"]] == [
+        "This import was already confirmed or its upload has expired; upload the file again."
+    ]
+    assert (DataImport.objects.count(), TimeEntry.objects.count()) == (1, 4)

@@ -66,9 +66,11 @@ def test_text_and_json_rows_are_stored_as_template_csv(alice, private_storage):
     assert (private_storage / stored).read_text() == (
         HEADER + "Web,,,2024-03-04 09:00,2024-03-04 10:00,,,a;b,true\n"
     )
-    with pytest.raises(ImportFileError) as error:
-        csv_rows_store(user=alice, rows=[{"project": "Web"}])
-    assert str(error.value).startswith('Row 1 of "data" has unknown field(s): project.')
+    # Unknown keys are columns of their own, ignored and listed by the import.
+    stored = csv_rows_store(user=alice, rows=[{"project_name": "Web", "invoice": "R-1"}, {"project": "Web"}])
+    assert (private_storage / stored).read_text() == (
+        HEADER.rstrip("\n") + ",invoice,project\nWeb,,,,,,,,,R-1,\n,,,,,,,,,,Web\n"
+    )
     with pytest.raises(ImportFileError):
         csv_text_store(user=alice, text="   ")
 
@@ -151,6 +153,23 @@ def test_dst_gap_and_fold_are_row_errors_unless_a_duration_settles_them(alice):
     assert settled == {
         "fold settled": ("2024-10-27T00:30:00+00:00", "2024-10-27T01:15:00+00:00"),
         "fold end settled": ("2024-10-26T23:30:00+00:00", "2024-10-27T01:10:00+00:00"),
+    }
+
+
+def test_a_duration_settles_a_nonexistent_end_as_it_does_a_nonexistent_start(alice):
+    rows = template(
+        "Web,,,2024-03-31 02:30,2024-03-31 04:00,0.5,start in the gap,,",
+        "Web,,,2024-03-31 01:30,2024-03-31 02:30,0.5,end in the gap,,",
+        "Web,,,2024-03-31 01:30,2024-03-31 02:30,2,too long for the gap,,",
+    )
+    preview = preview_file(alice, rows, timezone="Europe/Berlin")
+    assert [str(e) for e in preview.errors] == [
+        'line 4, column "end_time", value "2024-03-31 02:30": 2024-03-31 02:30 does not exist in Europe/Berlin (clocks go forward)',
+    ]
+    settled = {row["notes"]: (row["start_time"], row["end_time"]) for row in preview.sample_rows}
+    assert settled == {
+        "start in the gap": ("2024-03-31T01:30:00+00:00", "2024-03-31T02:00:00+00:00"),
+        "end in the gap": ("2024-03-31T00:30:00+00:00", "2024-03-31T01:00:00+00:00"),
     }
 
 
@@ -320,7 +339,8 @@ def test_running_twice_and_resuming_after_a_stop(alice, settings):
     assert (stopped.status, stopped.processed_records, stopped.created_records, stopped.total_records) == (
         "processing", 2, 2, 5,
     )
-    assert stopped.checkpoint == {"batches": 1, "counts": {"created": 2, "updated": 0, "unchanged": 0, "failed": 0, "processed": 2}}
+    assert stopped.checkpoint["batches"] == 1
+    assert stopped.checkpoint["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0, "processed": 2}
     assert TimeEntry.objects.count() == 2
 
     finished = csv_import_run(data_import_id=data_import.pk)
@@ -423,3 +443,74 @@ def test_utf16_text_from_excel_is_read(alice):
     preview = preview_file(alice, data, timezone="UTC")
     assert (preview.encoding, preview.delimiter, preview.sample_rows[0]["project_name"]) == ("utf-16", "\t", "Café")
     assert preview.format_label == "TimeTracker template"
+
+
+def test_an_offset_out_of_range_is_named_not_pythons_message(alice):
+    preview = preview_file(alice, template("Web,,,2024-03-04 09:00:00+25:00,2024-03-04 10:00:00Z,,,,"))
+    assert [str(e) for e in preview.errors] == [
+        'line 2, column "start_time", value "2024-03-04 09:00:00+25:00": the UTC offset +25:00 is out of range'
+    ]
+
+
+def test_a_harvest_row_without_hours_names_the_hours_column(alice):
+    preview = preview_file(alice, b"Date,Project,Hours\n2024-03-04,Web,\n", timezone="UTC")
+    assert [e.as_dict() for e in preview.errors] == [
+        {"line": 2, "column": "Hours", "value": "", "message": "a duration is required"}
+    ]
+
+
+def test_dates_that_fit_neither_order_say_so_and_where(alice):
+    data = b"Date,Project,Hours\n04/25/2024,Web,1\n25/04/2024,Web,1\n"
+    preview = preview_file(alice, data, timezone="UTC")
+    assert preview.needs_date_order is True
+    assert preview.warnings[0] == (
+        "The dates fit neither day/month nor month/day order throughout: line 3 only day/month, "
+        "line 2 only month/day; choose the date order before importing."
+    )
+    data_import = import_file(alice, data, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed",
+        (
+            "Nothing was imported: the dates fit neither day/month nor month/day order throughout: line 3 only "
+            "day/month, line 2 only month/day. Choose the date order (DMY, MDY or YMD) and import again."
+        ),
+    )
+
+
+def test_rows_that_differ_in_billable_are_not_called_identical(alice):
+    rows = template(
+        "Web,,,2024-03-04 09:00,2024-03-04 10:00,,same,,true",
+        "Web,,,2024-03-04 09:00,2024-03-04 10:00,,same,,false",
+        "Web,,,2024-03-05 09:00,2024-03-05 10:00,,twin,,true",
+        "Web,,,2024-03-05 09:00,2024-03-05 10:00,,twin,,true",
+    )
+    preview = preview_file(alice, rows, timezone="UTC")
+    assert preview.warnings == [
+        "2 rows differ only in billable: lines 2 and 3 (all are imported)",
+        "2 identical rows: lines 4 and 5 (all are imported)",
+    ]
+
+
+def test_text_lines_before_the_header_are_listed_like_blank_lines(alice):
+    data = b"Detailed report\nExported 2024-03-05\n\n" + template("Web,,,2024-03-04 09:00,2024-03-04 10:00,,,,")
+    preview = preview_file(alice, data, timezone="UTC")
+    assert (preview.total_rows, preview.errors) == (1, [])
+    assert preview.warnings == [
+        "1 blank lines ignored (lines 3)",
+        "2 lines before the header row ignored (lines 1, 2)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "seconds"),
+    [("90 min", 5400), ("90 m", 5400), ("45m", 2700), ("2 h", 7200), ("1.5 h", 5400), ("1h 30m", 5400),
+     ("1h30m", 5400), ("1 hr 5 mins", 3900)],
+)
+def test_durations_with_units(alice, cell, seconds):
+    preview = preview_file(alice, template(f"Web,,,2024-03-04 09:00,,{cell},,,"), timezone="UTC")
+    assert (preview.errors, preview.sample_rows[0]["duration_seconds"]) == ([], seconds)
+
+
+def test_a_duration_with_units_still_checks_its_minutes(alice):
+    preview = preview_file(alice, template("Web,,,2024-03-04 09:00,,1h 75m,,,"), timezone="UTC")
+    assert [str(e) for e in preview.errors] == ['line 2, column "duration_hours", value "1h 75m": minutes must be below 60']

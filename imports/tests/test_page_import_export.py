@@ -218,6 +218,26 @@ def test_confirming_a_preview_imports_exactly_the_previewed_file(alice):
     assert TimeEntry.objects.count() == 2
 
 
+def test_confirming_a_preview_with_other_options_is_refused(alice):
+    client, token = csrf_client(alice)
+    preview = post_csv(client, token, TEMPLATE_BYTES, timezone="UTC", preview="1").json()
+
+    changed = client.post(
+        "/api/import/csv", {"upload_token": preview["upload_token"], "timezone": "Asia/Tokyo"}, HTTP_X_CSRFTOKEN=token
+    )
+    assert changed.status_code == 400
+    assert changed.json() == {
+        "success": False, "error": "The options changed since the preview (timezone); preview the file again.",
+    }
+    assert DataImport.objects.count() == 0
+
+    same = client.post(
+        "/api/import/csv", {"upload_token": preview["upload_token"], "timezone": "UTC"}, HTTP_X_CSRFTOKEN=token
+    )
+    assert (same.status_code, same.json()["status"]) == (200, "completed")
+    assert TimeEntry.objects.order_by("start").first().start == utc(2024, 1, 1, 9)
+
+
 def test_someone_elses_or_forged_upload_token_is_refused(alice, bob):
     alice_http, alice_token = csrf_client(alice)
     preview = post_csv(alice_http, alice_token, TEMPLATE_BYTES, preview="1").json()

@@ -24,6 +24,10 @@ _OFFSET = re.compile(r"(?:\s*(?P<z>Z)|\s*(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{
 _HMS = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2})$")
 _HM = re.compile(r"^(\d+):(\d{1,2})$")
 _MIN_SEC = re.compile(r"^(\d+):(\d{1,2})\s*min$", re.IGNORECASE)
+# "90 min", "45m", "2 h", "1.5 hours", "1h 30m", "1 hr 5 mins"
+_UNITS = re.compile(
+    r"^(?:(?P<h>\d+(?:[.,]\d+)?)\s*h(?:(?:ou)?rs?)?)?\s*(?:(?P<m>\d+)\s*m(?:in(?:ute)?s?)?)?$", re.IGNORECASE
+)
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 
@@ -135,6 +139,8 @@ def parse_datetime(value: str, order: str | None) -> ParsedDateTime:
             offset = UTC
         else:
             minutes = int(match["oh"]) * 60 + int(match["om"])
+            if minutes >= 24 * 60 or int(match["om"]) > 59:
+                raise ValueError(f"the UTC offset {match['sign']}{match['oh']}:{match['om']} is out of range")
             offset = timezone(timedelta(minutes=-minutes if match["sign"] == "-" else minutes))
         text = text[: match.start()]
     date_text, _, time_text = text.replace("T", " ", 1).partition(" ")
@@ -231,10 +237,18 @@ def parse_duration(value: str, *, decimal_comma: bool) -> ParsedDuration:
         if minutes > 59:
             raise ValueError("minutes must be below 60")
         return ParsedDuration(Decimal(hours * 3600 + minutes * 60), Decimal(60))
+    if (match := _UNITS.match(text)) and (match["h"] or match["m"]):
+        hours = parse_decimal(match["h"], decimal_comma=decimal_comma) if match["h"] else Decimal(0)
+        minutes = int(match["m"] or 0)
+        if match["h"] and match["m"] and minutes > 59:
+            raise ValueError("minutes must be below 60")
+        if match["m"]:
+            return ParsedDuration(hours * 3600 + minutes * 60, Decimal(60))
+        text = match["h"]  # "2 h": decimal hours, with their precision
     try:
         hours = parse_decimal(text, decimal_comma=decimal_comma)
     except ValueError:
-        raise ValueError("not a duration (expected hh:mm:ss, h:mm, mm:ss min or decimal hours)") from None
+        raise ValueError("not a duration (expected hh:mm:ss, h:mm, mm:ss min, 90 min, 1h 30m or decimal hours)") from None
     if hours < 0:
         raise ValueError("a duration cannot be negative")
     digits = max(0, -hours.as_tuple().exponent)
