@@ -445,14 +445,14 @@ class TimeEntriesImportCsvApi(APIView):
                 if str(error).startswith(NO_HEADER_PREFIX):
                     raise ApiInputError(NO_HEADER_ERROR, message=str(error)) from None
                 raise
-            if chosen["preview"]:
-                try:
-                    preview = csv_import_preview(user=request.user, stored_file=stored_file, options=options)
-                finally:
-                    stored_file_path(stored_file).unlink(missing_ok=True)  # nothing refers to it later
-                return Response({"success": True, "preview": preview.as_dict()})
-            data_import = csv_import_create(
-                user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+            return v1_import_response(
+                stored_file=stored_file,
+                wants_preview=chosen["preview"],
+                preview=lambda: csv_import_preview(user=request.user, stored_file=stored_file, options=options),
+                create=lambda: csv_import_create(
+                    user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+                ),
+                status_url_name="api_v1_import_detail",
             )
         except ApiInputError as error:
             return error_response(str(error), message=error.message)
@@ -460,9 +460,22 @@ class TimeEntriesImportCsvApi(APIView):
             return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except ImportFileError as error:
             return error_response(str(error))
-        data_import.refresh_from_db()
-        status_url = reverse("api_v1_import_detail", args=[data_import.pk])
-        return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)
+
+
+def v1_import_response(*, stored_file: str, wants_preview: bool, preview, create, status_url_name: str) -> Response:
+    """The end both v1 import endpoints share: answer the preview (`preview()`, then the
+    stored upload is removed: nothing refers to it later), or start the import (`create()`)
+    and answer 202 with its status URL."""
+    if wants_preview:
+        try:
+            result = preview()
+        finally:
+            stored_file_path(stored_file).unlink(missing_ok=True)
+        return Response({"success": True, "preview": result.as_dict()})
+    data_import = create()
+    data_import.refresh_from_db()
+    status_url = reverse(status_url_name, args=[data_import.pk])
+    return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)
 
 
 class ImportDetailApi(APIView):
@@ -620,14 +633,14 @@ class ClientsImportCsvApi(APIView):
             )
             stored_file, source_file_name = store_request_clients_csv(request)
             clients_upload_check(stored_file=stored_file, options=options)
-            if chosen["preview"]:
-                try:
-                    preview = clients_import_preview(user=request.user, stored_file=stored_file, options=options)
-                finally:
-                    stored_file_path(stored_file).unlink(missing_ok=True)
-                return Response({"success": True, "preview": preview.as_dict()})
-            data_import = clients_import_create(
-                user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+            return v1_import_response(
+                stored_file=stored_file,
+                wants_preview=chosen["preview"],
+                preview=lambda: clients_import_preview(user=request.user, stored_file=stored_file, options=options),
+                create=lambda: clients_import_create(
+                    user=request.user, stored_file=stored_file, source_file_name=source_file_name, options=options
+                ),
+                status_url_name="api_v1_clients_import_detail",
             )
         except ApiInputError as error:
             return error_response(str(error), message=error.message)
@@ -635,9 +648,6 @@ class ClientsImportCsvApi(APIView):
             return error_response(str(error), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except ImportFileError as error:
             return error_response(str(error))
-        data_import.refresh_from_db()
-        status_url = reverse("api_v1_clients_import_detail", args=[data_import.pk])
-        return Response(import_accepted_data(data_import, status_url=status_url), status=status.HTTP_202_ACCEPTED)
 
 
 class ClientsImportDetailApi(APIView):
