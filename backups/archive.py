@@ -225,6 +225,9 @@ def _manifest_problem(manifest) -> str:
                       ("version", str)):
         if not isinstance(manifest.get(key), kind):
             return f"{key} missing"
+    problem = _migrations_problem(manifest["migrations"]) or _row_counts_problem(manifest["row_counts"])
+    if problem:
+        return problem
     for name, entry in manifest["members"].items():
         if not member_name_is_safe(name):
             return f'unsafe path "{name}"'
@@ -240,6 +243,36 @@ def _manifest_problem(manifest) -> str:
     for name in required:
         if name not in manifest["members"]:
             return f'no "{name}"'
+    return ""
+
+
+# Tables and apps every TimeTracker database has: a manifest without them is not of one.
+CORE_TABLES = ("auth_user", "django_content_type")
+CORE_APPS = ("auth", "contenttypes")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+
+
+def _migrations_problem(migrations: dict) -> str:
+    for app, names in migrations.items():
+        if not (isinstance(app, str) and _NAME.match(app)):
+            return f"migrations: bad app label {app!r}"
+        if not (isinstance(names, list) and all(isinstance(name, str) and _NAME.match(name) for name in names)):
+            return f'migrations: "{app}" must be a list of migration names'
+    missing = [app for app in CORE_APPS if not migrations.get(app)]
+    if missing:
+        return f"migrations: no {', '.join(missing)} migrations"
+    return ""
+
+
+def _row_counts_problem(row_counts: dict) -> str:
+    for table, count in row_counts.items():
+        if not (isinstance(table, str) and _NAME.match(table)):
+            return f"row_counts: bad table name {table!r}"
+        if not (type(count) is int and count >= 0):
+            return f'row_counts: "{table}" must be a non-negative integer, not {count!r}'
+    missing = [table for table in CORE_TABLES if table not in row_counts]
+    if missing:
+        return f"row_counts: no {', '.join(missing)}"
     return ""
 
 

@@ -417,6 +417,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
                 validated.manifest["models"])
         else:
             database.native_replace(staged_database, work_dir=work)
+            _check_migrations(validated.manifest["migrations"])
         _check_row_counts(validated.manifest["row_counts"], after_migrations=False)
         step("applying migrations")
         before = sum(len(names) for names in database.applied_migrations().values())
@@ -509,6 +510,26 @@ def _check_row_counts(expected: dict[str, int], *, after_migrations: bool) -> No
             problems.append(f"{table} has {found[table]} rows, the backup {count}")
     if problems:
         raise RestoreFailed("row counts differ from the manifest: " + "; ".join(problems[:5]))
+
+
+def _check_migrations(expected: dict[str, list[str]]) -> None:
+    """The replaced database must record exactly the manifest's migrations (before migrating
+    forward): else the dump is not the database the manifest describes (a foreign file)."""
+    found = {(app, name) for app, names in database.applied_migrations().items() for name in names}
+    wanted = {(app, name) for app, names in expected.items() for name in names}
+    if found == wanted:
+        return
+
+    def shown(pairs: set) -> str:
+        labels = [f"{app}.{name}" for app, name in sorted(pairs)]
+        return ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+
+    problems = []
+    if wanted - found:
+        problems.append(f"missing from the database: {shown(wanted - found)}")
+    if found - wanted:
+        problems.append(f"not in the manifest: {shown(found - wanted)}")
+    raise RestoreFailed("the restored database's migrations differ from the manifest (" + "; ".join(problems) + ")")
 
 
 def _safety_put_back(safety: BackupInfo) -> None:

@@ -312,3 +312,41 @@ def test_a_task_delivered_again_after_another_restore_or_its_own_end_restores_no
     assert restore_status_get() == RestoreStatus(message="as it was", **current)
     assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
     assert [b.name for b in backup_list()] == [backup.name]
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: m.update(row_counts={}), "row_counts: no auth_user, django_content_type"),
+    (lambda m: m["row_counts"].update(auth_user="abc"), 'row_counts: "auth_user" must be a non-negative integer, not \'abc\''),
+    (lambda m: m["row_counts"].update(auth_user=-1), 'row_counts: "auth_user" must be a non-negative integer, not -1'),
+    (lambda m: m.update(migrations={"timetracker": "0001"}), 'migrations: "timetracker" must be a list of migration names'),
+    (lambda m: m.update(migrations={"timetracker": ["0001_initial"]}), "migrations: no auth, contenttypes migrations"),
+])
+def test_a_manifest_of_the_wrong_shape_is_refused_up_front(restorable_db, alice, tmp_path, change, problem):
+    backup = backup_create()
+    odd = rewrite_archive(backup.path, tmp_path / "odd.zip", manifest_change=change)
+
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=odd, requested_by="charlie")
+    assert str(rejected.value) == f"Backup rejected: invalid manifest ({problem})"
+    assert [b.name for b in backup_list()] == [backup.name]
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: m["migrations"].pop("exports"),
+     "the restored database's migrations differ from the manifest (not in the manifest: exports.0001_initial)"),
+    (lambda m: m["row_counts"].update(no_such_table=0), "row counts differ from the manifest: no_such_table missing"),
+])
+def test_a_database_other_than_the_manifest_describes_is_rolled_back(restorable_db, alice, tmp_path, change, problem):
+    three_entries(alice)
+    backup = backup_create()
+    other = rewrite_archive(backup.path, tmp_path / "other.zip", manifest_change=change)
+    TimeEntry.objects.filter(notes="day 1").delete()
+
+    status = backup_restore(archive_path=other)
+
+    safety = next(b for b in backup_list() if b.trigger == "safety")
+    assert (status.state, status.message) == ("failed", (
+        f"Restore of other.zip failed while replacing the database: {problem}. The database and stored files were "
+        f"put back from the safety backup {safety.name}."))
+    assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["alice"]
