@@ -253,7 +253,7 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
                 if size > limit:
                     raise BackupRejected(f"Backup rejected: larger than the upload limit of {limit} bytes")
                 out.write(chunk)
-        validated = _archive_check(partial)
+        validated = _archive_check(partial, checksums=False)
         final = _backup_name(_now(), portable=validated.portable, trigger="uploaded")
         os.replace(partial, final)
     finally:
@@ -264,9 +264,10 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
 # ---------------------------------------------------------------- restore
 
 
-def _archive_check(path: Path) -> ValidatedArchive:
-    """Everything that can be known before touching the database."""
-    validated = archive_validate(Path(path))
+def _archive_check(path: Path, *, checksums: bool) -> ValidatedArchive:
+    """Everything that can be known before touching the database; the checksums (a full
+    unpacking) only in the restore itself, not in a request."""
+    validated = archive_validate(Path(path), checksums=checksums)
     unknown = database.unknown_migrations(validated.manifest["migrations"])
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
@@ -286,7 +287,7 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
     (RestoreInProgress), then queue `backup_restore_task` and return the queued status."""
     from .tasks import backup_restore_task
 
-    validated = _archive_check(Path(archive_path))
+    validated = _archive_check(Path(archive_path), checksums=False)
     restore_id = uuid.uuid4().hex
     with restore_lock():
         if _restore_active(status_read()):
@@ -339,7 +340,7 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
     requested_by = previous.requested_by if own else ""
     restore_id = restore_id or uuid.uuid4().hex
     try:
-        validated = _archive_check(path)
+        validated = _archive_check(path, checksums=True)
     except BackupRejected as error:
         logger.warning("Restore of %s refused: %s", path.name, error.message)
         refused = RestoreStatus(state="failed", message=error.message, archive_name=path.name, started_at=started,

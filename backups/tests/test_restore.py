@@ -2,6 +2,7 @@
 in-process, eagerly), with validation first, a safety backup, migrations for an older backup,
 row counts checked and the safety backup put back on failure."""
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -115,9 +116,13 @@ def test_a_corrupt_archive_leaves_the_database_untouched(restorable_db, alice, t
             new.writestr("database.pgdump", old.read("database.pgdump"))
     TimeEntry.objects.filter(notes="day 3").delete()
 
-    with pytest.raises(BackupRejected) as rejected:
-        restore_request(archive_path=damaged, requested_by="charlie")
-    assert str(rejected.value) == message
+    if damage == "flipped byte":  # the request checks the structure only; the task unpacks and checks sums
+        queued = restore_request(archive_path=damaged, requested_by="charlie")
+        assert (queued.state, queued.message) == ("failed", message)
+    else:
+        with pytest.raises(BackupRejected) as rejected:
+            restore_request(archive_path=damaged, requested_by="charlie")
+        assert str(rejected.value) == message
 
     status = backup_restore(archive_path=damaged)  # the task's own check, if the file changed after queueing
     assert (status.state, status.message, status.archive_name) == ("failed", message, "damaged.zip")
@@ -350,3 +355,24 @@ def test_a_database_other_than_the_manifest_describes_is_rolled_back(restorable_
         f"put back from the safety backup {safety.name}."))
     assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["alice"]
+
+
+def test_a_member_that_compresses_too_well_is_refused_in_the_request(restorable_db, alice, tmp_path, settings):
+    settings.BACKUP_COMPRESSION_RATIO_MIN_BYTES = 1024 * 1024
+    backup = backup_create()
+    zeros = b"\0" * (2 * 1024 * 1024)
+
+    def add_member(manifest):
+        manifest["members"]["files/zeros.bin"] = {"size": len(zeros), "sha256": hashlib.sha256(zeros).hexdigest()}
+
+    bomb = rewrite_archive(backup.path, tmp_path / "bomb.zip", manifest_change=add_member)
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("files/zeros.bin", zeros)
+    compressed = zipfile.ZipFile(bomb).getinfo("files/zeros.bin").compress_size
+
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=bomb, requested_by="charlie")
+    assert str(rejected.value) == (f'Backup rejected: "files/zeros.bin" compresses too well for a backup '
+                                   f"({len(zeros)} bytes from {compressed}, more than 200:1)")
+    settings.BACKUP_MAX_COMPRESSION_RATIO = 10_000
+    assert restore_request(archive_path=bomb, requested_by="charlie").state == "completed"
