@@ -99,14 +99,41 @@ def backup_create(*, portable: bool = False, trigger: str = "manual", output: Pa
     return _backup_write(portable=portable, trigger=trigger, output=output, progress=progress)
 
 
-def _backup_name(created: datetime, *, portable: bool, trigger: str) -> Path:
+def _backup_name(created: datetime, *, portable: bool, trigger: str, folder: Path | None = None) -> Path:
+    folder = folder or _backup_dir()
     stem = f"backup-{created:%Y%m%d-%H%M%S}-{trigger}{'-portable' if portable else ''}"
-    candidate = _backup_dir() / f"{stem}.zip"
+    candidate = folder / f"{stem}.zip"
     number = 2
     while candidate.exists():
-        candidate = _backup_dir() / f"{stem}-{number}.zip"
+        candidate = folder / f"{stem}-{number}.zip"
         number += 1
     return candidate
+
+
+def _database_files() -> list[Path]:
+    """The SQLite database (the configured one, and the embedded default's under DATA_DIR)
+    with its journal files: an --output there would overwrite the live database."""
+    candidates = [Path(settings.DATA_DIR) / "db.sqlite3"]
+    if database.engine_name() == "sqlite":
+        candidates.append(Path(str(settings.DATABASES["default"]["NAME"])))
+    found = []
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        found += [resolved, *(resolved.with_name(resolved.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
+    return found
+
+
+def _output_path(output: Path, created: datetime, *, portable: bool, trigger: str) -> Path:
+    """`--output`: a new file, or a folder to write the archive into under its usual name;
+    never an existing file, least of all the database."""
+    path = Path(output).expanduser().resolve()
+    if path.is_dir():
+        return _backup_name(created, portable=portable, trigger=trigger, folder=path)
+    if path in _database_files():
+        raise BackupError(f"{path} is the database file; choose another name")
+    if path.exists() or path.is_symlink():
+        raise BackupError(f"{path} already exists; choose another name")
+    return path
 
 
 def _stored_files() -> list[tuple[str, Path]]:
@@ -168,7 +195,10 @@ def _backup_write(*, portable: bool, trigger: str, output: Path | None = None,
     if not _TRIGGER.match(trigger):
         raise BackupError(f"invalid trigger {trigger!r}")
     created = _now()
-    final = Path(output).resolve() if output else _backup_name(created, portable=portable, trigger=trigger)
+    if output:
+        final = _output_path(output, created, portable=portable, trigger=trigger)
+    else:
+        final = _backup_name(created, portable=portable, trigger=trigger)
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
     work = _work_dir("backup")

@@ -80,3 +80,31 @@ def test_backup_restore_asks_first(restorable_db, alice):
     assert "Type 'yes': " in result.stdout
     assert result.stderr.strip().endswith("CommandError: Restore cancelled.")
     assert [b.trigger for b in backup_list()] == ["manual"]
+
+
+def test_backup_create_output_never_overwrites_and_writes_into_a_folder(restorable_db, alice, tmp_path, settings):
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    (settings.DATA_DIR / "db.sqlite3").write_bytes(b"SQLite format 3\0")
+    (tmp_path / "old.zip").write_bytes(b"an older backup")
+
+    for target, message in [
+        (settings.DATA_DIR / "db.sqlite3", f"{settings.DATA_DIR / 'db.sqlite3'} is the database file; choose another name"),
+        (settings.DATA_DIR / "db.sqlite3-wal",
+         f"{settings.DATA_DIR / 'db.sqlite3-wal'} is the database file; choose another name"),
+        (tmp_path / "old.zip", f"{tmp_path / 'old.zip'} already exists; choose another name"),
+    ]:
+        with pytest.raises(CommandError) as refused:
+            run("backup_create", "--no-progress", "--output", str(target))
+        assert str(refused.value) == message
+    assert (settings.DATA_DIR / "db.sqlite3").read_bytes() == b"SQLite format 3\0"
+    assert not (settings.DATA_DIR / "db.sqlite3-wal").exists()
+    assert (tmp_path / "old.zip").read_bytes() == b"an older backup"
+
+    (tmp_path / "out").mkdir()
+    out, _ = run("backup_create", "--no-progress", "--output", str(tmp_path / "out"))
+    [written] = (tmp_path / "out").iterdir()
+    assert written.name.startswith("backup-") and written.name.endswith("-manual.zip")
+    assert out == f"Wrote {written} (postgresql, {written.stat().st_size} bytes)\n"
+    assert backup_list() == []
+
