@@ -108,3 +108,15 @@ def test_backup_create_output_never_overwrites_and_writes_into_a_folder(restorab
     assert out == f"Wrote {written} (postgresql, {written.stat().st_size} bytes)\n"
     assert backup_list() == []
 
+
+def test_backup_restore_without_yes_and_no_stdin_asks_for_yes(restorable_db, alice):
+    run("backup_create")
+    db = settings.DATABASES["default"]
+    env = dict(os.environ, BACKUP_DIR=str(settings.BACKUP_DIR), PRIVATE_STORAGE_DIR=str(settings.PRIVATE_STORAGE_DIR),
+               DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    result = subprocess.run([sys.executable, "manage.py", "backup_restore", backup_list()[0].name], cwd=REPO_ROOT,
+                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "CommandError: Confirmation needed: run with --yes to restore without asking.")
+    assert [b.trigger for b in backup_list()] == ["manual"]
