@@ -269,6 +269,17 @@ def backup_delete(*, name: str) -> None:
     info.path.unlink(missing_ok=True)
 
 
+# Uploads stored for a restore that restore_request has not yet queued or refused: a refused
+# request deletes its upload (the page stores it, then asks in the same request and process).
+_fresh_uploads: set[Path] = set()
+
+
+def _upload_discard_if_fresh(path: Path) -> None:
+    if path in _fresh_uploads:
+        _fresh_uploads.discard(path)
+        path.unlink(missing_ok=True)
+
+
 def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> BackupInfo:
     """Store an uploaded archive in BACKUP_DIR after validating it; a rejected upload is not kept."""
     limit = max_size or int(settings.MAX_UPLOAD_SIZE)
@@ -286,6 +297,7 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
         validated = _archive_check(partial, checksums=False)
         final = _backup_name(_now(), portable=validated.portable, trigger="uploaded")
         os.replace(partial, final)
+        _fresh_uploads.add(final)
     finally:
         partial.unlink(missing_ok=True)
     return backup_info_from_manifest(final, validated.manifest)
@@ -317,10 +329,19 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
     (RestoreInProgress), then queue `backup_restore_task` and return the queued status."""
     from .tasks import backup_restore_task
 
-    validated = _archive_check(Path(archive_path), checksums=False)
+    path = Path(archive_path)
+    try:
+        validated = _archive_check(path, checksums=False)
+    except BackupRejected:
+        _upload_discard_if_fresh(path)
+        raise
+    fresh = path in _fresh_uploads
+    _fresh_uploads.discard(path)  # queued (below) or refused: no longer fresh either way
     restore_id = uuid.uuid4().hex
     with restore_lock():
         if _restore_active(status_read()):
+            if fresh:
+                path.unlink(missing_ok=True)
             raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
         status_write(RestoreStatus(
             state="queued", step="queued", archive_name=validated.path.name, queued_at=_now(),
