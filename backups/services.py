@@ -43,7 +43,7 @@ from .archive import (
     stored_file_relative,
 )
 from .restore_flag import is_database_restore_in_progress, restore_flag_held
-from .selectors import backup_get, backup_info_from_manifest
+from .selectors import backup_get, backup_info_from_manifest, backup_list
 from .status import restore_lock, status_read, status_write
 from .types import (
     BackupError,
@@ -504,9 +504,25 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
     status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
                       f"{len(validated.file_members())} stored files, {applied} migrations applied. "
                       f"Safety backup: {safety.name}.")
+    _safety_backups_prune(keep_also=name)
     if progress:
         progress(len(RESTORE_STEPS), len(RESTORE_STEPS))
     return status_write(status)
+
+
+def _safety_backups_prune(*, keep_also: str) -> None:
+    """After a successful restore keep the newest BACKUP_SAFETY_KEEP safety backups (and the
+    archive just restored, should it be an older safety backup); delete the others."""
+    keep = max(1, int(settings.BACKUP_SAFETY_KEEP))
+    safety = [info for info in backup_list() if info.trigger == "safety"]  # newest first
+    for info in safety[keep:]:
+        if info.name == keep_also:
+            continue
+        try:
+            info.path.unlink(missing_ok=True)
+            logger.info("Old safety backup %s deleted (BACKUP_SAFETY_KEEP=%s)", info.name, keep)
+        except OSError:
+            logger.exception("Could not delete the old safety backup %s", info.name)
 
 
 def _stage_database(validated: ValidatedArchive, work: Path) -> Path:

@@ -120,3 +120,41 @@ def test_backup_restore_without_yes_and_no_stdin_asks_for_yes(restorable_db, ali
     assert result.stderr.strip().splitlines()[-1] == (
         "CommandError: Confirmation needed: run with --yes to restore without asking.")
     assert [b.trigger for b in backup_list()] == ["manual"]
+
+
+def test_backup_delete_deletes_a_backup_but_not_the_one_being_restored(restorable_db, alice):
+    from backups.restore_flag import set_database_restore_in_progress
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    run("backup_create")
+    run("backup_create", "--portable")
+    first, second = backup_list()
+    assert run("backup_delete", first.name) == (f"Deleted {first.name}\n", "")
+    assert backup_list() == [second]
+
+    status_write(RestoreStatus(state="running", archive_name=second.name))
+    set_database_restore_in_progress(True)
+    try:
+        with pytest.raises(CommandError) as refused:
+            run("backup_delete", second.name)
+    finally:
+        set_database_restore_in_progress(False)
+    assert str(refused.value) == "That backup is being restored; it can be deleted when the restore has finished."
+    with pytest.raises(CommandError) as refused:
+        run("backup_delete", "backup-nope.zip")
+    assert str(refused.value) == 'No backup named "backup-nope.zip".'
+    assert backup_list() == [second]
+
+
+def test_a_successful_restore_keeps_only_the_newest_safety_backups(restorable_db, alice, settings):
+    settings.BACKUP_SAFETY_KEEP = 2
+    run("backup_create")
+    [manual] = backup_list()
+    safety_names = []
+    for _ in range(3):
+        out, _ = run("backup_restore", manual.name, "--yes", "--no-progress")
+        safety_names.append(out.strip().rsplit("Safety backup: ", 1)[1].rstrip("."))
+    assert len(set(safety_names)) == 3
+    assert sorted(b.name for b in backup_list() if b.trigger == "safety") == sorted(safety_names[1:])
+    assert manual in backup_list()
