@@ -376,3 +376,34 @@ def test_a_member_that_compresses_too_well_is_refused_in_the_request(restorable_
                                    f"({len(zeros)} bytes from {compressed}, more than 200:1)")
     settings.BACKUP_MAX_COMPRESSION_RATIO = 10_000
     assert restore_request(archive_path=bomb, requested_by="charlie").state == "completed"
+
+
+def test_a_foreign_database_file_with_a_correct_checksum_is_rolled_back(restorable_db, alice, tmp_path):
+    import subprocess
+
+    from backups import database
+
+    three_entries(alice)
+    backup = backup_create()
+    foreign_dump = tmp_path / "foreign.pgdump"  # one table of ours, no django_migrations, no users
+    args, env = database._pg_args_and_env()
+    subprocess.run([database.pg_program("pg_dump"), *args, "--format=custom", "--no-owner", "-t", "timetracker_client",
+                    "-f", str(foreign_dump), connection.settings_dict["NAME"]], env=env, check=True)
+    content = foreign_dump.read_bytes()
+
+    def describe_foreign(manifest):
+        manifest["members"]["database.pgdump"] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+
+    foreign = rewrite_archive(backup.path, tmp_path / "foreign.zip", manifest_change=describe_foreign,
+                              member_change=lambda name, old: content if name == "database.pgdump" else old)
+    migrations = sorted(f"{app}.{name}" for app, name in MigrationRecorder(connection).applied_migrations())
+
+    status = backup_restore(archive_path=foreign)
+
+    safety = next(b for b in backup_list() if b.trigger == "safety")
+    assert (status.state, status.message) == ("failed", (
+        "Restore of foreign.zip failed while replacing the database: the restored database's migrations differ "
+        f"from the manifest (missing from the database: {', '.join(migrations[:3])} and {len(migrations) - 3} "
+        f"more). The database and stored files were put back from the safety backup {safety.name}."))
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["alice"]
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
