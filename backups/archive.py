@@ -45,6 +45,14 @@ def _max_total_bytes() -> int:
     return int(settings.BACKUP_MAX_UNCOMPRESSED_BYTES)
 
 
+def _max_compression_ratio() -> int:
+    return int(settings.BACKUP_MAX_COMPRESSION_RATIO)
+
+
+def _ratio_min_bytes() -> int:
+    return int(settings.BACKUP_COMPRESSION_RATIO_MIN_BYTES)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as source:
@@ -149,9 +157,12 @@ def _stream_checked(archive: zipfile.ZipFile, name: str, expected: dict, destina
         raise BackupRejected(f'Backup rejected: checksum mismatch for "{name}"')
 
 
-def archive_validate(path: Path) -> ValidatedArchive:
-    """Check the whole archive without writing anything; raise BackupRejected naming the
-    first problem. Known-migration and engine checks are the caller's (they need Django)."""
+def archive_validate(path: Path, *, checksums: bool = True) -> ValidatedArchive:
+    """Check the archive without writing anything; raise BackupRejected naming the first
+    problem. Without `checksums` the check is structural only (names, manifest, the declared
+    sizes against the ZIP headers, limits): nothing is unpacked but the manifest, so it is
+    cheap enough for a request; the restore task makes the full pass. Known-migration and
+    engine checks are the caller's (they need Django)."""
     path = Path(path)
     if not path.is_file():
         raise BackupRejected(f'Backup rejected: no such archive "{path.name}"')
@@ -174,6 +185,11 @@ def archive_validate(path: Path) -> ValidatedArchive:
                 raise BackupRejected(f'Backup rejected: duplicate member "{info.filename}"')
             seen.add(info.filename)
             total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > _ratio_min_bytes() and ratio > _max_compression_ratio():
+                raise BackupRejected(
+                    f'Backup rejected: "{info.filename}" compresses too well for a backup ({info.file_size} bytes '
+                    f"from {info.compress_size}, more than {_max_compression_ratio()}:1)")
         if total > _max_total_bytes():
             raise BackupRejected(f"Backup rejected: too large when unpacked ({total} bytes > {_max_total_bytes()})")
         if MANIFEST_NAME not in seen:
@@ -192,7 +208,10 @@ def archive_validate(path: Path) -> ValidatedArchive:
             expected = members[info.filename]
             if info.file_size != expected["size"]:
                 raise BackupRejected(f'Backup rejected: checksum mismatch for "{info.filename}"')
-            _stream_checked(archive, info.filename, expected, None)
+        if checksums:
+            for info in entries:
+                if info.filename != MANIFEST_NAME:
+                    _stream_checked(archive, info.filename, members[info.filename], None)
     return ValidatedArchive(path=path, manifest=manifest)
 
 
@@ -225,6 +244,9 @@ def _manifest_problem(manifest) -> str:
                       ("version", str)):
         if not isinstance(manifest.get(key), kind):
             return f"{key} missing"
+    problem = _migrations_problem(manifest["migrations"]) or _row_counts_problem(manifest["row_counts"])
+    if problem:
+        return problem
     for name, entry in manifest["members"].items():
         if not member_name_is_safe(name):
             return f'unsafe path "{name}"'
@@ -240,6 +262,36 @@ def _manifest_problem(manifest) -> str:
     for name in required:
         if name not in manifest["members"]:
             return f'no "{name}"'
+    return ""
+
+
+# Tables and apps every TimeTracker database has: a manifest without them is not of one.
+CORE_TABLES = ("auth_user", "django_content_type")
+CORE_APPS = ("auth", "contenttypes")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+
+
+def _migrations_problem(migrations: dict) -> str:
+    for app, names in migrations.items():
+        if not (isinstance(app, str) and _NAME.match(app)):
+            return f"migrations: bad app label {app!r}"
+        if not (isinstance(names, list) and all(isinstance(name, str) and _NAME.match(name) for name in names)):
+            return f'migrations: "{app}" must be a list of migration names'
+    missing = [app for app in CORE_APPS if not migrations.get(app)]
+    if missing:
+        return f"migrations: no {', '.join(missing)} migrations"
+    return ""
+
+
+def _row_counts_problem(row_counts: dict) -> str:
+    for table, count in row_counts.items():
+        if not (isinstance(table, str) and _NAME.match(table)):
+            return f"row_counts: bad table name {table!r}"
+        if not (type(count) is int and count >= 0):
+            return f'row_counts: "{table}" must be a non-negative integer, not {count!r}'
+    missing = [table for table in CORE_TABLES if table not in row_counts]
+    if missing:
+        return f"row_counts: no {', '.join(missing)}"
     return ""
 
 

@@ -83,7 +83,18 @@ def restore_status_get() -> RestoreStatus:
     status = status_read()
     if status.state == "running" and not is_database_restore_in_progress():
         status.state = "failed"
+        if _redelivered(status):
+            then = "the restore may run again when its task is redelivered to a worker."
+        else:  # manage.py backup_restore, or the embedded default's in-process thread: nothing redelivers
+            then = "start the restore again."
         status.message = (f"The restore of {status.archive_name} was interrupted while {status.step} (the process "
-                          "running it stopped). Replacing the database is all or nothing; the restore runs again "
-                          "if its task is delivered to another worker.")
+                          f"running it stopped). Replacing the database is all or nothing; {then}")
     return status
+
+
+def _redelivered(status: RestoreStatus) -> bool:
+    """A restore asked for through restore_request (it has a requester; manage.py's has none)
+    and run by a Celery worker with a broker, which delivers an unacknowledged task again."""
+    from celery import current_app
+
+    return bool(status.requested_by) and not current_app.conf.task_always_eager

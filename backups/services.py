@@ -43,7 +43,7 @@ from .archive import (
     stored_file_relative,
 )
 from .restore_flag import is_database_restore_in_progress, restore_flag_held
-from .selectors import backup_get, backup_info_from_manifest
+from .selectors import backup_get, backup_info_from_manifest, backup_list
 from .status import restore_lock, status_read, status_write
 from .types import (
     BackupError,
@@ -99,14 +99,41 @@ def backup_create(*, portable: bool = False, trigger: str = "manual", output: Pa
     return _backup_write(portable=portable, trigger=trigger, output=output, progress=progress)
 
 
-def _backup_name(created: datetime, *, portable: bool, trigger: str) -> Path:
+def _backup_name(created: datetime, *, portable: bool, trigger: str, folder: Path | None = None) -> Path:
+    folder = folder or _backup_dir()
     stem = f"backup-{created:%Y%m%d-%H%M%S}-{trigger}{'-portable' if portable else ''}"
-    candidate = _backup_dir() / f"{stem}.zip"
+    candidate = folder / f"{stem}.zip"
     number = 2
     while candidate.exists():
-        candidate = _backup_dir() / f"{stem}-{number}.zip"
+        candidate = folder / f"{stem}-{number}.zip"
         number += 1
     return candidate
+
+
+def _database_files() -> list[Path]:
+    """The SQLite database (the configured one, and the embedded default's under DATA_DIR)
+    with its journal files: an --output there would overwrite the live database."""
+    candidates = [Path(settings.DATA_DIR) / "db.sqlite3"]
+    if database.engine_name() == "sqlite":
+        candidates.append(Path(str(settings.DATABASES["default"]["NAME"])))
+    found = []
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        found += [resolved, *(resolved.with_name(resolved.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
+    return found
+
+
+def _output_path(output: Path, created: datetime, *, portable: bool, trigger: str) -> Path:
+    """`--output`: a new file, or a folder to write the archive into under its usual name;
+    never an existing file, least of all the database."""
+    path = Path(output).expanduser().resolve()
+    if path.is_dir():
+        return _backup_name(created, portable=portable, trigger=trigger, folder=path)
+    if path in _database_files():
+        raise BackupError(f"{path} is the database file; choose another name")
+    if path.exists() or path.is_symlink():
+        raise BackupError(f"{path} already exists; choose another name")
+    return path
 
 
 def _stored_files() -> list[tuple[str, Path]]:
@@ -168,7 +195,10 @@ def _backup_write(*, portable: bool, trigger: str, output: Path | None = None,
     if not _TRIGGER.match(trigger):
         raise BackupError(f"invalid trigger {trigger!r}")
     created = _now()
-    final = Path(output).resolve() if output else _backup_name(created, portable=portable, trigger=trigger)
+    if output:
+        final = _output_path(output, created, portable=portable, trigger=trigger)
+    else:
+        final = _backup_name(created, portable=portable, trigger=trigger)
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
     work = _work_dir("backup")
@@ -239,6 +269,17 @@ def backup_delete(*, name: str) -> None:
     info.path.unlink(missing_ok=True)
 
 
+# Uploads stored for a restore that restore_request has not yet queued or refused: a refused
+# request deletes its upload (the page stores it, then asks in the same request and process).
+_fresh_uploads: set[Path] = set()
+
+
+def _upload_discard_if_fresh(path: Path) -> None:
+    if path in _fresh_uploads:
+        _fresh_uploads.discard(path)
+        path.unlink(missing_ok=True)
+
+
 def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> BackupInfo:
     """Store an uploaded archive in BACKUP_DIR after validating it; a rejected upload is not kept."""
     limit = max_size or int(settings.MAX_UPLOAD_SIZE)
@@ -253,9 +294,10 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
                 if size > limit:
                     raise BackupRejected(f"Backup rejected: larger than the upload limit of {limit} bytes")
                 out.write(chunk)
-        validated = _archive_check(partial)
+        validated = _archive_check(partial, checksums=False)
         final = _backup_name(_now(), portable=validated.portable, trigger="uploaded")
         os.replace(partial, final)
+        _fresh_uploads.add(final)
     finally:
         partial.unlink(missing_ok=True)
     return backup_info_from_manifest(final, validated.manifest)
@@ -264,9 +306,10 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
 # ---------------------------------------------------------------- restore
 
 
-def _archive_check(path: Path) -> ValidatedArchive:
-    """Everything that can be known before touching the database."""
-    validated = archive_validate(Path(path))
+def _archive_check(path: Path, *, checksums: bool) -> ValidatedArchive:
+    """Everything that can be known before touching the database; the checksums (a full
+    unpacking) only in the restore itself, not in a request."""
+    validated = archive_validate(Path(path), checksums=checksums)
     unknown = database.unknown_migrations(validated.manifest["migrations"])
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
@@ -286,10 +329,19 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
     (RestoreInProgress), then queue `backup_restore_task` and return the queued status."""
     from .tasks import backup_restore_task
 
-    validated = _archive_check(Path(archive_path))
+    path = Path(archive_path)
+    try:
+        validated = _archive_check(path, checksums=False)
+    except BackupRejected:
+        _upload_discard_if_fresh(path)
+        raise
+    fresh = path in _fresh_uploads
+    _fresh_uploads.discard(path)  # queued (below) or refused: no longer fresh either way
     restore_id = uuid.uuid4().hex
     with restore_lock():
         if _restore_active(status_read()):
+            if fresh:
+                path.unlink(missing_ok=True)
             raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
         status_write(RestoreStatus(
             state="queued", step="queued", archive_name=validated.path.name, queued_at=_now(),
@@ -339,7 +391,7 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
     requested_by = previous.requested_by if own else ""
     restore_id = restore_id or uuid.uuid4().hex
     try:
-        validated = _archive_check(path)
+        validated = _archive_check(path, checksums=True)
     except BackupRejected as error:
         logger.warning("Restore of %s refused: %s", path.name, error.message)
         refused = RestoreStatus(state="failed", message=error.message, archive_name=path.name, started_at=started,
@@ -417,6 +469,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
                 validated.manifest["models"])
         else:
             database.native_replace(staged_database, work_dir=work)
+            _check_migrations(validated.manifest["migrations"])
         _check_row_counts(validated.manifest["row_counts"], after_migrations=False)
         step("applying migrations")
         before = sum(len(names) for names in database.applied_migrations().values())
@@ -451,9 +504,25 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
     status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
                       f"{len(validated.file_members())} stored files, {applied} migrations applied. "
                       f"Safety backup: {safety.name}.")
+    _safety_backups_prune(keep_also=name)
     if progress:
         progress(len(RESTORE_STEPS), len(RESTORE_STEPS))
     return status_write(status)
+
+
+def _safety_backups_prune(*, keep_also: str) -> None:
+    """After a successful restore keep the newest BACKUP_SAFETY_KEEP safety backups (and the
+    archive just restored, should it be an older safety backup); delete the others."""
+    keep = max(1, int(settings.BACKUP_SAFETY_KEEP))
+    safety = [info for info in backup_list() if info.trigger == "safety"]  # newest first
+    for info in safety[keep:]:
+        if info.name == keep_also:
+            continue
+        try:
+            info.path.unlink(missing_ok=True)
+            logger.info("Old safety backup %s deleted (BACKUP_SAFETY_KEEP=%s)", info.name, keep)
+        except OSError:
+            logger.exception("Could not delete the old safety backup %s", info.name)
 
 
 def _stage_database(validated: ValidatedArchive, work: Path) -> Path:
@@ -509,6 +578,26 @@ def _check_row_counts(expected: dict[str, int], *, after_migrations: bool) -> No
             problems.append(f"{table} has {found[table]} rows, the backup {count}")
     if problems:
         raise RestoreFailed("row counts differ from the manifest: " + "; ".join(problems[:5]))
+
+
+def _check_migrations(expected: dict[str, list[str]]) -> None:
+    """The replaced database must record exactly the manifest's migrations (before migrating
+    forward): else the dump is not the database the manifest describes (a foreign file)."""
+    found = {(app, name) for app, names in database.applied_migrations().items() for name in names}
+    wanted = {(app, name) for app, names in expected.items() for name in names}
+    if found == wanted:
+        return
+
+    def shown(pairs: set) -> str:
+        labels = [f"{app}.{name}" for app, name in sorted(pairs)]
+        return ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+
+    problems = []
+    if wanted - found:
+        problems.append(f"missing from the database: {shown(wanted - found)}")
+    if found - wanted:
+        problems.append(f"not in the manifest: {shown(found - wanted)}")
+    raise RestoreFailed("the restored database's migrations differ from the manifest (" + "; ".join(problems) + ")")
 
 
 def _safety_put_back(safety: BackupInfo) -> None:

@@ -239,5 +239,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", CONTACT_EMAIL)
 # was queued but never started stops blocking new requests.
 BACKUP_MAX_MEMBERS = env_int("BACKUP_MAX_MEMBERS", 100_000)
 BACKUP_MAX_UNCOMPRESSED_BYTES = env_int("BACKUP_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3)
+# A member larger than BACKUP_COMPRESSION_RATIO_MIN_BYTES that compresses better than
+# BACKUP_MAX_COMPRESSION_RATIO:1 is refused (a zip bomb: a database dump does not compress so well).
+BACKUP_MAX_COMPRESSION_RATIO = env_int("BACKUP_MAX_COMPRESSION_RATIO", 200)
+BACKUP_COMPRESSION_RATIO_MIN_BYTES = env_int("BACKUP_COMPRESSION_RATIO_MIN_BYTES", 100 * 1024**2)
+# How many safety backups (taken before each restore) to keep: older ones are deleted after a
+# successful restore.
+BACKUP_SAFETY_KEEP = env_int("BACKUP_SAFETY_KEEP", 3)
 BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS = env_int("BACKUP_RESTORE_LOCK_TIMEOUT_SECONDS", 120)
 RESTORE_QUEUE_STALE_SECONDS = env_int("RESTORE_QUEUE_STALE_SECONDS", 3600)

@@ -80,3 +80,81 @@ def test_backup_restore_asks_first(restorable_db, alice):
     assert "Type 'yes': " in result.stdout
     assert result.stderr.strip().endswith("CommandError: Restore cancelled.")
     assert [b.trigger for b in backup_list()] == ["manual"]
+
+
+def test_backup_create_output_never_overwrites_and_writes_into_a_folder(restorable_db, alice, tmp_path, settings):
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    (settings.DATA_DIR / "db.sqlite3").write_bytes(b"SQLite format 3\0")
+    (tmp_path / "old.zip").write_bytes(b"an older backup")
+
+    for target, message in [
+        (settings.DATA_DIR / "db.sqlite3", f"{settings.DATA_DIR / 'db.sqlite3'} is the database file; choose another name"),
+        (settings.DATA_DIR / "db.sqlite3-wal",
+         f"{settings.DATA_DIR / 'db.sqlite3-wal'} is the database file; choose another name"),
+        (tmp_path / "old.zip", f"{tmp_path / 'old.zip'} already exists; choose another name"),
+    ]:
+        with pytest.raises(CommandError) as refused:
+            run("backup_create", "--no-progress", "--output", str(target))
+        assert str(refused.value) == message
+    assert (settings.DATA_DIR / "db.sqlite3").read_bytes() == b"SQLite format 3\0"
+    assert not (settings.DATA_DIR / "db.sqlite3-wal").exists()
+    assert (tmp_path / "old.zip").read_bytes() == b"an older backup"
+
+    (tmp_path / "out").mkdir()
+    out, _ = run("backup_create", "--no-progress", "--output", str(tmp_path / "out"))
+    [written] = (tmp_path / "out").iterdir()
+    assert written.name.startswith("backup-") and written.name.endswith("-manual.zip")
+    assert out == f"Wrote {written} (postgresql, {written.stat().st_size} bytes)\n"
+    assert backup_list() == []
+
+
+def test_backup_restore_without_yes_and_no_stdin_asks_for_yes(restorable_db, alice):
+    run("backup_create")
+    db = settings.DATABASES["default"]
+    env = dict(os.environ, BACKUP_DIR=str(settings.BACKUP_DIR), PRIVATE_STORAGE_DIR=str(settings.PRIVATE_STORAGE_DIR),
+               DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    result = subprocess.run([sys.executable, "manage.py", "backup_restore", backup_list()[0].name], cwd=REPO_ROOT,
+                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "CommandError: Confirmation needed: run with --yes to restore without asking.")
+    assert [b.trigger for b in backup_list()] == ["manual"]
+
+
+def test_backup_delete_deletes_a_backup_but_not_the_one_being_restored(restorable_db, alice):
+    from backups.restore_flag import set_database_restore_in_progress
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    run("backup_create")
+    run("backup_create", "--portable")
+    first, second = backup_list()
+    assert run("backup_delete", first.name) == (f"Deleted {first.name}\n", "")
+    assert backup_list() == [second]
+
+    status_write(RestoreStatus(state="running", archive_name=second.name))
+    set_database_restore_in_progress(True)
+    try:
+        with pytest.raises(CommandError) as refused:
+            run("backup_delete", second.name)
+    finally:
+        set_database_restore_in_progress(False)
+    assert str(refused.value) == "That backup is being restored; it can be deleted when the restore has finished."
+    with pytest.raises(CommandError) as refused:
+        run("backup_delete", "backup-nope.zip")
+    assert str(refused.value) == 'No backup named "backup-nope.zip".'
+    assert backup_list() == [second]
+
+
+def test_a_successful_restore_keeps_only_the_newest_safety_backups(restorable_db, alice, settings):
+    settings.BACKUP_SAFETY_KEEP = 2
+    run("backup_create")
+    [manual] = backup_list()
+    safety_names = []
+    for _ in range(3):
+        out, _ = run("backup_restore", manual.name, "--yes", "--no-progress")
+        safety_names.append(out.strip().rsplit("Safety backup: ", 1)[1].rstrip("."))
+    assert len(set(safety_names)) == 3
+    assert sorted(b.name for b in backup_list() if b.trigger == "safety") == sorted(safety_names[1:])
+    assert manual in backup_list()

@@ -2,6 +2,7 @@
 in-process, eagerly), with validation first, a safety backup, migrations for an older backup,
 row counts checked and the safety backup put back on failure."""
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -115,9 +116,13 @@ def test_a_corrupt_archive_leaves_the_database_untouched(restorable_db, alice, t
             new.writestr("database.pgdump", old.read("database.pgdump"))
     TimeEntry.objects.filter(notes="day 3").delete()
 
-    with pytest.raises(BackupRejected) as rejected:
-        restore_request(archive_path=damaged, requested_by="charlie")
-    assert str(rejected.value) == message
+    if damage == "flipped byte":  # the request checks the structure only; the task unpacks and checks sums
+        queued = restore_request(archive_path=damaged, requested_by="charlie")
+        assert (queued.state, queued.message) == ("failed", message)
+    else:
+        with pytest.raises(BackupRejected) as rejected:
+            restore_request(archive_path=damaged, requested_by="charlie")
+        assert str(rejected.value) == message
 
     status = backup_restore(archive_path=damaged)  # the task's own check, if the file changed after queueing
     assert (status.state, status.message, status.archive_name) == ("failed", message, "damaged.zip")
@@ -312,3 +317,93 @@ def test_a_task_delivered_again_after_another_restore_or_its_own_end_restores_no
     assert restore_status_get() == RestoreStatus(message="as it was", **current)
     assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
     assert [b.name for b in backup_list()] == [backup.name]
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: m.update(row_counts={}), "row_counts: no auth_user, django_content_type"),
+    (lambda m: m["row_counts"].update(auth_user="abc"), 'row_counts: "auth_user" must be a non-negative integer, not \'abc\''),
+    (lambda m: m["row_counts"].update(auth_user=-1), 'row_counts: "auth_user" must be a non-negative integer, not -1'),
+    (lambda m: m.update(migrations={"timetracker": "0001"}), 'migrations: "timetracker" must be a list of migration names'),
+    (lambda m: m.update(migrations={"timetracker": ["0001_initial"]}), "migrations: no auth, contenttypes migrations"),
+])
+def test_a_manifest_of_the_wrong_shape_is_refused_up_front(restorable_db, alice, tmp_path, change, problem):
+    backup = backup_create()
+    odd = rewrite_archive(backup.path, tmp_path / "odd.zip", manifest_change=change)
+
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=odd, requested_by="charlie")
+    assert str(rejected.value) == f"Backup rejected: invalid manifest ({problem})"
+    assert [b.name for b in backup_list()] == [backup.name]
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: m["migrations"].pop("exports"),
+     "the restored database's migrations differ from the manifest (not in the manifest: exports.0001_initial)"),
+    (lambda m: m["row_counts"].update(no_such_table=0), "row counts differ from the manifest: no_such_table missing"),
+])
+def test_a_database_other_than_the_manifest_describes_is_rolled_back(restorable_db, alice, tmp_path, change, problem):
+    three_entries(alice)
+    backup = backup_create()
+    other = rewrite_archive(backup.path, tmp_path / "other.zip", manifest_change=change)
+    TimeEntry.objects.filter(notes="day 1").delete()
+
+    status = backup_restore(archive_path=other)
+
+    safety = next(b for b in backup_list() if b.trigger == "safety")
+    assert (status.state, status.message) == ("failed", (
+        f"Restore of other.zip failed while replacing the database: {problem}. The database and stored files were "
+        f"put back from the safety backup {safety.name}."))
+    assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["alice"]
+
+
+def test_a_member_that_compresses_too_well_is_refused_in_the_request(restorable_db, alice, tmp_path, settings):
+    settings.BACKUP_COMPRESSION_RATIO_MIN_BYTES = 1024 * 1024
+    backup = backup_create()
+    zeros = b"\0" * (2 * 1024 * 1024)
+
+    def add_member(manifest):
+        manifest["members"]["files/zeros.bin"] = {"size": len(zeros), "sha256": hashlib.sha256(zeros).hexdigest()}
+
+    bomb = rewrite_archive(backup.path, tmp_path / "bomb.zip", manifest_change=add_member)
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("files/zeros.bin", zeros)
+    compressed = zipfile.ZipFile(bomb).getinfo("files/zeros.bin").compress_size
+
+    with pytest.raises(BackupRejected) as rejected:
+        restore_request(archive_path=bomb, requested_by="charlie")
+    assert str(rejected.value) == (f'Backup rejected: "files/zeros.bin" compresses too well for a backup '
+                                   f"({len(zeros)} bytes from {compressed}, more than 200:1)")
+    settings.BACKUP_MAX_COMPRESSION_RATIO = 10_000
+    assert restore_request(archive_path=bomb, requested_by="charlie").state == "completed"
+
+
+def test_a_foreign_database_file_with_a_correct_checksum_is_rolled_back(restorable_db, alice, tmp_path):
+    import subprocess
+
+    from backups import database
+
+    three_entries(alice)
+    backup = backup_create()
+    foreign_dump = tmp_path / "foreign.pgdump"  # one table of ours, no django_migrations, no users
+    args, env = database._pg_args_and_env()
+    subprocess.run([database.pg_program("pg_dump"), *args, "--format=custom", "--no-owner", "-t", "timetracker_client",
+                    "-f", str(foreign_dump), connection.settings_dict["NAME"]], env=env, check=True)
+    content = foreign_dump.read_bytes()
+
+    def describe_foreign(manifest):
+        manifest["members"]["database.pgdump"] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+
+    foreign = rewrite_archive(backup.path, tmp_path / "foreign.zip", manifest_change=describe_foreign,
+                              member_change=lambda name, old: content if name == "database.pgdump" else old)
+    migrations = sorted(f"{app}.{name}" for app, name in MigrationRecorder(connection).applied_migrations())
+
+    status = backup_restore(archive_path=foreign)
+
+    safety = next(b for b in backup_list() if b.trigger == "safety")
+    assert (status.state, status.message) == ("failed", (
+        "Restore of foreign.zip failed while replacing the database: the restored database's migrations differ "
+        f"from the manifest (missing from the database: {', '.join(migrations[:3])} and {len(migrations) - 3} "
+        f"more). The database and stored files were put back from the safety backup {safety.name}."))
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["alice"]
+    assert entries_of(alice) == [("day 1", 5400, []), ("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]

@@ -86,3 +86,17 @@ def test_the_flag_is_shared_with_another_process(flag_mode, settings):
             "print(f())")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("requested_by", ["", "charlie"])
+def test_an_interrupted_restore_that_nothing_redelivers_says_to_start_it_again(db, requested_by):
+    # manage.py backup_restore (no requester) and, eagerly, the embedded default's thread.
+    from backups.selectors import restore_status_get
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    status_write(RestoreStatus(state="running", step="replacing the database", archive_name="b.zip",
+                               requested_by=requested_by))
+    assert restore_status_get().message == (
+        "The restore of b.zip was interrupted while replacing the database (the process running it stopped). "
+        "Replacing the database is all or nothing; start the restore again.")

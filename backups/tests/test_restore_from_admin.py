@@ -92,3 +92,22 @@ def test_after_a_restore_that_dropped_the_admins_session_the_status_cookie_still
     del client.cookies[STATUS_COOKIE]
     response = client.get(STATUS_JSON_URL)
     assert (response.status_code, response["Location"]) == (302, f"/admin/login/?next={STATUS_JSON_URL}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_refused_while_a_restore_runs_is_not_kept(charlie_client, tmp_path):
+    from backups.restore_flag import set_database_restore_in_progress
+
+    charlie_client.post(CREATE_URL)
+    [taken] = backup_list()
+    upload = tmp_path / "from-elsewhere.zip"
+    upload.write_bytes(taken.path.read_bytes())
+    set_database_restore_in_progress(True)
+    try:
+        with open(upload, "rb") as archive:
+            response = charlie_client.post(RESTORE_URL, {"archive": archive, "confirm": "on"})
+    finally:
+        set_database_restore_in_progress(False)
+
+    assert response.status_code == 409
+    assert [b.name for b in backup_list()] == [taken.name]

@@ -76,8 +76,8 @@ def test_a_worker_killed_mid_restore_leaves_the_old_data_then_the_redelivered_ta
     interrupted = restore_status_get()
     assert (interrupted.state, interrupted.message) == ("failed", (
         f"The restore of {backup.name} was interrupted while replacing the database (the process running it "
-        "stopped). Replacing the database is all or nothing; the restore runs again if its task is delivered "
-        "to another worker."))
+        "stopped). Replacing the database is all or nothing; the restore may run again when its task is "
+        "redelivered to a worker."))
 
     celery_worker.start()
     wait_for(lambda: restore_status_get().state == "completed", 60, "the redelivered restore\n" + celery_worker.log)

@@ -26,7 +26,10 @@ class Command(BaseCommand):
             except BackupError as error:
                 raise CommandError(f"No such file: {file}") from error
         if not yes:
-            answer = input(f"This replaces the whole database and the stored files by {path.name}. Type 'yes': ")
+            try:
+                answer = input(f"This replaces the whole database and the stored files by {path.name}. Type 'yes': ")
+            except EOFError:  # no terminal (stdin closed or at its end): nobody can answer
+                raise CommandError("Confirmation needed: run with --yes to restore without asking.") from None
             if answer.strip().lower() != "yes":
                 raise CommandError("Restore cancelled.")
         bar = BackupProgressBar(description="Restore", unit="steps",
