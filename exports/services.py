@@ -338,7 +338,9 @@ def time_entry_csv_cells(values: tuple, tags: list[str]) -> list[str]:
         neutralise_formula(values[_TASK] or ""),
         _iso(values[_START], zone),
         _iso(values[_END], zone),
-        hours_two_decimals(values[_SECONDS]),
+        # A running timer has no duration yet: both cells empty, which our importer reads back
+        # as a running entry (a "0.00" would stop the timer on re-import).
+        hours_two_decimals(values[_SECONDS]) if values[_END] is not None else "",
         neutralise_formula(values[_NOTES] or ""),
         neutralise_formula(";".join(tags)),
         "true" if values[_BILLABLE] else "false",
@@ -434,7 +436,7 @@ def write_time_entries_xlsx(
     count = 0
     for values, tags in time_entry_rows(queryset):
         cells = time_entry_csv_cells(values, tags)
-        hours = WriteOnlyCell(sheet, value=Decimal(cells[7]))
+        hours = WriteOnlyCell(sheet, value=Decimal(cells[7]) if cells[7] else None)
         hours.number_format = "0.00"
         sheet.append(
             [

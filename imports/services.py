@@ -528,7 +528,7 @@ class CleanRow:
     tags: tuple
     billable: bool
     start: datetime
-    end: datetime
+    end: datetime | None  # None: a running timer (our export layout, see _times)
     start_precision: int
     end_precision: int
     warnings: list[str] = dc_field(default_factory=list)
@@ -536,13 +536,15 @@ class CleanRow:
 
     @property
     def duration_seconds(self) -> int:
+        if self.end is None:
+            return 0
         return max(0, round((self.end - self.start).total_seconds()))
 
     def fingerprint(self) -> str:
         content = "\x1f".join(
             [
                 self.start.isoformat(),
-                self.end.isoformat(),
+                self.end.isoformat() if self.end else "",
                 self.notes,
                 self.project,
                 self.client or "",
@@ -556,7 +558,8 @@ class CleanRow:
         """The row as plain values for marshal (times as integer microseconds, exact)."""
         return (
             self.line, self.owner_id, self.entry_id, self.project, self.client, self.task, self.notes, self.tags,
-            self.billable, (self.start - EPOCH) // MICROSECOND, (self.end - EPOCH) // MICROSECOND,
+            self.billable, (self.start - EPOCH) // MICROSECOND,
+            None if self.end is None else (self.end - EPOCH) // MICROSECOND,
             self.start_precision, self.end_precision,
         )
 
@@ -565,7 +568,8 @@ class CleanRow:
         line, owner_id, entry_id, project, client, task, notes, tags, billable, start, end, sp, ep = values
         return cls(
             line=line, owner_id=owner_id, entry_id=entry_id, project=project, client=client, task=task, notes=notes,
-            tags=tags, billable=billable, start=EPOCH + start * MICROSECOND, end=EPOCH + end * MICROSECOND,
+            tags=tags, billable=billable, start=EPOCH + start * MICROSECOND,
+            end=None if end is None else EPOCH + end * MICROSECOND,
             start_precision=sp, end_precision=ep,
         )
 
@@ -582,7 +586,7 @@ class CleanRow:
             "client_name": self.client or "",
             "task_name": self.task,
             "start_time": self.written[0] if undecided else self.start.isoformat(),
-            "end_time": self.written[1] if undecided else self.end.isoformat(),
+            "end_time": self.written[1] if undecided else (self.end.isoformat() if self.end else ""),
             "duration_seconds": duration,
             "notes": self.notes,
             "tags": list(self.tags),
@@ -739,6 +743,13 @@ class RowCleaner:
 
         start_local = self._localize(start_naive)
         if end_info is None:
+            if duration is None and "entry_id" in self.columns and {"end", "duration"} <= self.columns.keys():
+                # Our export layout writes a running timer as an empty end_time and an empty
+                # duration_hours; reading it back keeps it running (issue 4, req. 5).
+                if start_local.status != "ok":
+                    error(start_column, self._dst_message(start_naive, start_local.status))
+                    return None
+                return start_local.candidates[0], None, start_precision, 0, warnings
             if duration is None:
                 if end_column in self.columns or "duration" not in self.columns:
                     error(end_column if end_column in self.columns else start_column, "an end time or a duration is required")
@@ -889,8 +900,11 @@ def _entry_matches(entry: TimeEntry, row: CleanRow) -> bool:
     client_name = entry.project.client.name if entry.project.client_id else None
     return (
         truncate(entry.start, row.start_precision) == row.start
-        and entry.end is not None
-        and truncate(entry.end, row.end_precision) == row.end
+        and (
+            entry.end is None
+            if row.end is None
+            else entry.end is not None and truncate(entry.end, row.end_precision) == row.end
+        )
         and entry.project.name == row.project
         and client_name == row.client
         and (entry.task.name if entry.task_id else "") == row.task
@@ -1177,7 +1191,7 @@ class CsvImport:
             )
         }
         for _, row, _, _ in creates:
-            key = (row.owner_id, row.start.replace(microsecond=0), row.end.replace(microsecond=0))
+            key = (row.owner_id, row.start.replace(microsecond=0), row.end.replace(microsecond=0) if row.end else None)
             if key in existing:
                 self.outcome.add_warning(
                     f"line {row.line}: same start and end as existing entry #{existing[key]} but different "
@@ -1249,9 +1263,11 @@ def _write_batch(decided, catalog: Catalog) -> None:
             existing.task = task
             if truncate(existing.start, row.start_precision) != row.start:
                 existing.start = row.start
-            if existing.end is None or truncate(existing.end, row.end_precision) != row.end:
+            if row.end is None or existing.end is None or truncate(existing.end, row.end_precision) != row.end:
                 existing.end = row.end
-            existing.duration_seconds = max(0, round((existing.end - existing.start).total_seconds()))
+            existing.duration_seconds = row.duration_seconds if existing.end is None else max(
+                0, round((existing.end - existing.start).total_seconds())
+            )
             existing.notes = row.notes
             existing.billable = row.billable
             existing.updated_at = now

@@ -82,7 +82,7 @@ def test_without_bom_option(alice, login, filtered_export):
     assert not body.startswith(b"\xef\xbb\xbf")
 
 
-def test_duration_rounds_half_up_and_running_entry_has_empty_end(alice, login, filtered_export):
+def test_duration_rounds_half_up_and_running_entry_has_empty_end_and_duration(alice, login, filtered_export):
     eighteen_seconds = entry(alice, start=at("2024-01-02 10:00:00"), end=at("2024-01-02 10:00:18"))
     running = entry(alice, start=at("2024-01-03 10:00"), end=None, notes="timer runs")
 
@@ -93,7 +93,7 @@ def test_duration_rounds_half_up_and_running_entry_has_empty_end(alice, login, f
         f"{eighteen_seconds.pk},alice@example.com,Website,Acme,,2024-01-02T11:00:00+01:00,"
         "2024-01-02T11:00:18+01:00,0.01,,,true"
     )
-    assert lines[2] == f"{running.pk},alice@example.com,Website,Acme,,2024-01-03T11:00:00+01:00,,0.00,timer runs,,true"
+    assert lines[2] == f"{running.pk},alice@example.com,Website,Acme,,2024-01-03T11:00:00+01:00,,,timer runs,,true"
     assert lines[3] == ""
 
 

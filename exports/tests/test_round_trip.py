@@ -148,3 +148,19 @@ def test_text_that_starts_with_a_quote_survives_the_round_trip(alice, bob, login
 
     assert counts(import_file(exported, "bob"))[0] == 2
     assert [e[3] for e in signatures(bob)] == ["'=not a formula", "'quoted"]
+
+
+def test_running_timer_survives_reimport_into_the_same_and_an_empty_account(alice, bob, login, filtered_export, tmp_path):
+    running = entry(alice, start=at("2024-01-03 10:00"), end=None, notes="timer runs")
+    before = running.updated_at
+    exported = tmp_path / "alice.csv"
+    body = export_to_file(login(alice), filtered_export, exported)
+    assert b",2024-01-03T11:00:00+01:00,,,timer runs," in body
+
+    assert counts(import_file(exported, "alice")) == (0, 0, 1, 0)
+    running.refresh_from_db()
+    assert (running.end, running.duration_seconds, running.updated_at) == (None, 0, before)
+
+    assert counts(import_file(exported, "bob")) == (1, 0, 0, 0)
+    assert signatures(bob) == signatures(alice)
+    assert TimeEntry.objects.get(owner=bob).end is None
