@@ -42,6 +42,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from imports.models import DataImport
 from timetracker.lib.spreadsheet import neutralise_formula
+from timetracker.lib.tag_cells import join_tag_names
 from timetracker.models import ApiToken, Mileage, PerDiem, Tag, TimeEntry
 
 from . import selectors
@@ -342,7 +343,7 @@ def time_entry_csv_cells(values: tuple, tags: list[str]) -> list[str]:
         # as a running entry (a "0.00" would stop the timer on re-import).
         hours_two_decimals(values[_SECONDS]) if values[_END] is not None else "",
         neutralise_formula(values[_NOTES] or ""),
-        neutralise_formula(";".join(tags)),
+        neutralise_formula(join_tag_names(tags)),
         "true" if values[_BILLABLE] else "false",
     ]
 
@@ -449,7 +450,7 @@ def write_time_entries_xlsx(
                 cells[6],
                 hours,
                 _xlsx_text(sheet, values[_NOTES] or ""),
-                _xlsx_text(sheet, ";".join(tags)),
+                _xlsx_text(sheet, join_tag_names(tags)),
                 cells[10],
             ]
         )

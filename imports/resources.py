@@ -18,6 +18,7 @@ from import_export import fields, resources, widgets
 
 from timetracker.lib import timeparse
 from timetracker.lib.formulas import formula_escape, formula_unescape
+from timetracker.lib.tag_cells import join_tag_names, split_tag_names
 from timetracker.models import TimeEntry
 
 TRUE_WORDS = {"true", "yes", "y", "1", "t", "x", "ja", "oui", "sí", "si", "sim", "はい", "是", "да", "billable"}
@@ -68,7 +69,10 @@ class TagsWidget(widgets.Widget):
 
     def clean(self, value, row=None, **kwargs):
         names = []
-        for part in str(value or "").split(self.separator):
+        cell = str(value or "")
+        # Our own layout escapes `;` and `\` inside a name (timetracker.lib.tag_cells).
+        parts = split_tag_names(cell) if self.unescape else cell.split(self.separator)
+        for part in parts:
             name = unicodedata.normalize("NFC", formula_unescape(part.strip()) if self.unescape else part.strip())
             if name and name not in names:
                 names.append(name)
@@ -328,7 +332,7 @@ class IsoDateTimeWidget(widgets.Widget):
 class TagNamesWidget(widgets.Widget):
     def render(self, value, obj=None, **kwargs):
         names = sorted(tag.name for tag in value.all()) if value is not None else []
-        return ";".join(formula_escape(name) for name in names)
+        return join_tag_names(formula_escape(name) for name in names)
 
 
 class BillableWordWidget(widgets.Widget):

@@ -164,3 +164,15 @@ def test_running_timer_survives_reimport_into_the_same_and_an_empty_account(alic
     assert counts(import_file(exported, "bob")) == (1, 0, 0, 0)
     assert signatures(bob) == signatures(alice)
     assert TimeEntry.objects.get(owner=bob).end is None
+
+
+def test_tag_names_with_semicolons_and_backslashes_survive_the_round_trip(alice, bob, login, filtered_export, tmp_path):
+    tags = ("=t;semi,comma", "C:\\temp\\", "plain")
+    entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"), tags=tags)
+    exported = tmp_path / "alice.csv"
+    body = export_to_file(login(alice), filtered_export, exported)
+    assert b",\"'=t\\;semi,comma;C:\\\\temp\\\\;plain\"," in body
+
+    assert counts(import_file(exported, "alice")) == (0, 0, 1, 0)
+    assert counts(import_file(exported, "bob")) == (1, 0, 0, 0)
+    assert signatures(bob)[0][-1] == ("=t;semi,comma", "C:\\temp\\", "plain")
