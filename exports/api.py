@@ -1,4 +1,7 @@
-"""DRF v1 endpoints of exports (token auth, scope read:time_entries), under /api/v1/exports."""
+"""DRF v1 endpoints of exports (token auth, scope read:time_entries), under /api/v1/exports.
+
+The status and the download of one export ask for the scope of what the file holds: a mileage
+or per-diem PDF built in the background needs read:mileage or read:per_diem."""
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -8,13 +11,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from timetracker.authentication import scope_required
+from timetracker.authentication import scope_check, scope_required
 
 from . import selectors, services
 from .models import DataExport
 from .views import export_as_json, file_response
 
 EXPORT_SCOPE = "read:time_entries"
+SCOPE_BY_EXPORT_TYPE = {DataExport.Type.MILEAGE: "read:mileage", DataExport.Type.PER_DIEM: "read:per_diem"}
 ErrorSerializer = inline_serializer("ExportError", {"error": serializers.CharField()})
 
 
@@ -90,6 +94,17 @@ class ExportApiView(APIView):
     permission_classes = [IsAuthenticated, scope_required(EXPORT_SCOPE)]
 
 
+class OneExportApiView(APIView):
+    """The scope is checked after the export is found (see the module docstring)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def export_for(self, request, export_id: int) -> DataExport:
+        export = selectors.data_export_get(user=request.user, export_id=export_id)
+        scope_check(request, SCOPE_BY_EXPORT_TYPE.get(export.export_type, EXPORT_SCOPE))
+        return export
+
+
 class GdprExportApi(ExportApiView):
     @extend_schema(
         operation_id="exports_gdpr_create",
@@ -150,7 +165,7 @@ class ExportHistoryApi(ExportApiView):
         return Response({"exports": [_output(export, request) for export in exports]})
 
 
-class ExportStatusApi(ExportApiView):
+class ExportStatusApi(OneExportApiView):
     @extend_schema(
         operation_id="exports_status",
         summary="Status and progress of one export",
@@ -159,13 +174,13 @@ class ExportStatusApi(ExportApiView):
     )
     def get(self, request, export_id: int):
         try:
-            export = selectors.data_export_get(user=request.user, export_id=export_id)
+            export = self.export_for(request, export_id)
         except DataExport.DoesNotExist:
             return Response({"error": "Export not found"}, status=404)
         return Response(_output(export, request))
 
 
-class ExportDownloadApi(ExportApiView):
+class ExportDownloadApi(OneExportApiView):
     @extend_schema(
         operation_id="exports_download",
         summary="Download the file of a completed export",
@@ -180,7 +195,7 @@ class ExportDownloadApi(ExportApiView):
     )
     def get(self, request, export_id: int):
         try:
-            export = selectors.data_export_get(user=request.user, export_id=export_id)
+            export = self.export_for(request, export_id)
             path = selectors.data_export_file_for_download(user=request.user, export=export)
         except DataExport.DoesNotExist:
             return Response({"error": "Export not found"}, status=404)

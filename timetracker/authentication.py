@@ -51,6 +51,16 @@ class ScopeDenied(exceptions.PermissionDenied):
         self.available_scopes = held
 
 
+def scope_check(request, required: str) -> None:
+    """Raise unless the request carries an API token holding `required`; for views whose scope
+    depends on the object (an export's type), checked once the object is found."""
+    token = request.auth
+    if not isinstance(token, ApiToken):
+        raise exceptions.NotAuthenticated("Authentication required")
+    if not token.has_scope(required):
+        raise ScopeDenied(required, list(token.scopes))
+
+
 def scope_required(required: str) -> type[permissions.BasePermission]:
     """Permission class factory: `permission_classes = [scope_required("write:time_entries")]`."""
 
@@ -58,11 +68,7 @@ def scope_required(required: str) -> type[permissions.BasePermission]:
         scope = required
 
         def has_permission(self, request, view):
-            token = request.auth
-            if not isinstance(token, ApiToken):
-                raise exceptions.NotAuthenticated("Authentication required")
-            if not token.has_scope(required):
-                raise ScopeDenied(required, list(token.scopes))
+            scope_check(request, required)
             return True
 
     HasScope.__name__ = f"HasScope_{required.replace(':', '_').replace('*', 'all')}"

@@ -122,3 +122,38 @@ def test_v1_endpoints_are_in_the_openapi_schema(alice, api_token):
                  "/api/v1/exports/{export_id}", "/api/v1/exports/{export_id}/download"):  # fmt: skip
         assert path in schema["paths"], path
     assert "410" in schema["paths"]["/api/v1/exports/{export_id}/download"]["get"]["responses"]
+
+
+def test_v1_status_and_download_ask_for_the_scope_of_the_exports_type(alice, api_token, settings):
+    folder = settings.PRIVATE_STORAGE_DIR / "travel" / "7"
+    folder.mkdir(parents=True)
+    (folder / "mileage.pdf").write_bytes(b"%PDF-mileage")
+    (folder / "per_diem.pdf").write_bytes(b"%PDF-per-diem")
+    later = timezone.now() + timedelta(days=1)
+    mileage, per_diem = (
+        DataExport.objects.create(
+            owner=alice,
+            export_type=kind,
+            export_format="pdf",
+            status="completed",
+            file_path=f"travel/7/{kind}.pdf",
+            file_name=f"{kind}.pdf",
+            expires_at=later,
+        )
+        for kind in ("mileage", "per_diem")
+    )
+    http = HttpClient()
+
+    def get(url, scope):
+        return http.get(url, **bearer(api_token(alice, scope)))
+
+    for export, scope in ((mileage, "read:mileage"), (per_diem, "read:per_diem")):
+        for wrong in ("read:time_entries", "read:mileage" if scope == "read:per_diem" else "read:per_diem"):
+            for url in (f"/api/v1/exports/{export.pk}", f"/api/v1/exports/{export.pk}/download"):
+                denied = get(url, wrong)
+                assert denied.status_code == 403
+                assert denied.json()["required_scope"] == scope
+        assert get(f"/api/v1/exports/{export.pk}", scope).json()["status"] == "completed"
+        download = get(f"/api/v1/exports/{export.pk}/download", scope)
+        assert download.status_code == 200
+        assert b"".join(download.streaming_content) == f"%PDF-{export.export_type.replace('_', '-')}".encode()
