@@ -3,7 +3,7 @@ records, an admin (is_staff) sees everyone's."""
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     Case,
@@ -149,6 +149,13 @@ def _money_sum(expression, **extra):
     return Coalesce(Sum(expression, **extra), Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
+def _to_cents(totals: dict, keys: tuple[str, ...]) -> dict:
+    """SQLite sums decimals as floats (310.000000000002); every engine answers "310.00"."""
+    for key in keys:
+        totals[key] = Decimal(str(totals[key])).quantize(ZERO, rounding=ROUND_HALF_UP)
+    return totals
+
+
 def mileage_totals(*, queryset: QuerySet[Mileage]) -> dict:
     """Count, amount and distance per unit (round trips counted twice) in one query."""
     trip_distance = Case(When(round_trip=True, then=F("distance") * 2), default=F("distance"))
@@ -158,16 +165,17 @@ def mileage_totals(*, queryset: QuerySet[Mileage]) -> dict:
         distance_km=_money_sum(trip_distance, filter=Q(unit=Mileage.Unit.KM)),
         distance_mi=_money_sum(trip_distance, filter=Q(unit=Mileage.Unit.MI)),
     )
-    return totals
+    return _to_cents(totals, ("amount", "distance_km", "distance_mi"))
 
 
 def per_diem_totals(*, queryset: QuerySet[PerDiem]) -> dict:
-    return queryset.order_by().aggregate(
+    totals = queryset.order_by().aggregate(
         count=Count("id"),
         amount=_money_sum("amount"),
         full_days=Coalesce(Sum("full_days"), 0),
         partial_days=Coalesce(Sum("partial_days"), 0),
     )
+    return _to_cents(totals, ("amount",))
 
 
 def mileage_date_span(*, queryset: QuerySet[Mileage]) -> tuple[date | None, date | None]:

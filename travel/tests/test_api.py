@@ -148,3 +148,19 @@ def test_schema_documents_the_endpoints(client):
     for path in ("/api/v1/mileage", "/api/v1/mileage/{id}", "/api/v1/per-diem", "/api/v1/per-diem/{id}"):
         assert path in schema["paths"]
     assert "start_date" in [p["name"] for p in schema["paths"]["/api/v1/mileage"]["get"]["parameters"]]
+
+
+def test_totals_are_decimal_strings_with_two_decimals(client, alice, api_token):
+    # 3,100 × 0.10 is 309.99999999999... as floats (what SQLite's SUM gives back); whole
+    # amounts came back as "3000210" there. Every engine must answer cents.
+    hop = {"owner": alice, "date": date(2024, 3, 4), "purpose": "Hop", "from_location": "A", "to_location": "B",
+           "distance": Decimal("0.10"), "rate_per_unit": Decimal("1.000"), "amount": Decimal("0.10")}  # fmt: skip
+    Mileage.objects.bulk_create(Mileage(**hop) for _ in range(3100))
+    for _ in range(3):
+        make_per_diem(alice, full_days=1, partial_days=0, daily_rate=Decimal("1000070.00"))
+
+    mileage = client.get("/api/v1/mileage?search=Hop", **auth(api_token(alice, "read:mileage"))).json()
+    per_diem = client.get("/api/v1/per-diem?search=Hamburg", **auth(api_token(alice, "read:per_diem"))).json()
+
+    assert mileage["totals"] == {"count": 3100, "amount": "310.00", "distance_km": "310.00", "distance_mi": "0.00"}
+    assert per_diem["totals"]["amount"] == "3000210.00"
