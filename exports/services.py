@@ -1002,11 +1002,31 @@ def data_exports_prune(*, now: datetime | None = None) -> int:
     return pruned
 
 
-def data_export_copy_to(*, export: DataExport, destination: Path) -> None:
-    """Copy a completed export's file to `destination` (the management commands' --output)."""
+def output_path_check(destination: Path) -> None:
+    """Refuse an --output whose folder does not exist, before any export is recorded: a typo
+    must not silently create folders."""
+    if not destination.is_dir() and not destination.parent.is_dir():
+        raise ExportRequestError(f"The folder {destination.parent} does not exist.")
+
+
+def data_export_copy_to(*, export: DataExport, destination: Path) -> Path:
+    """Copy a completed export's file to `destination` (the management commands' --output),
+    readable by its owner only (0600). A folder gets the file under its usual name. If the
+    copy fails the export is marked failed, so a "completed" record always has its file out."""
     source = data_export_path(export)
     if source is None:
         raise ExportRequestError("The export has no file.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with open(source, "rb") as src, open(destination, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
+    if destination.is_dir():
+        destination = destination / export.file_name
+    try:
+        output_path_check(destination)
+        descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+        with open(source, "rb") as src, open(descriptor, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+    except (OSError, ExportRequestError) as exc:
+        export.status = DataExport.Status.FAILED
+        export.error_message = str(exc) if isinstance(exc, ExportRequestError) else f"Could not write {destination}: {exc}"
+        export.save(update_fields=["status", "error_message"])
+        raise ExportRequestError(export.error_message) from exc
+    return destination

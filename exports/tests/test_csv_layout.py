@@ -112,6 +112,7 @@ def test_export_entries_command_writes_the_same_layout(alice, tmp_path):
 
     first = entry(alice, start=at("2024-03-04 08:00"), end=at("2024-03-04 09:30"), notes="=cmd", tags=("x",))
     output = tmp_path / "out" / "entries.csv"
+    output.parent.mkdir()  # a missing folder is an error, not created (see test_gdpr_export)
     stdout, stderr = io.StringIO(), io.StringIO()
 
     call_command("export_entries", "--user", "alice", "--format", "csv", "--output", str(output), stdout=stdout, stderr=stderr)

@@ -191,3 +191,41 @@ def test_export_gdpr_command_unknown_user(db, tmp_path):
 
     with pytest.raises(CommandError, match="No user named 'nobody'."):
         call_command("export_gdpr", "nobody", "--output", str(tmp_path / "x.zip"))
+
+
+def test_export_gdpr_command_into_a_folder_writes_the_usual_name_readable_by_the_owner_only(alice, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    call_command("export_gdpr", "alice", "--format", "json", "--output", str(folder), stdout=io.StringIO(),
+                 stderr=io.StringIO(), no_progress=True)  # fmt: skip
+
+    export = DataExport.objects.get(owner=alice)
+    written = folder / export.file_name
+    assert [path.name for path in folder.iterdir()] == [export.file_name]
+    assert export.file_name.startswith("gdpr_export_alice_") and export.status == "completed"
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == export.sha256
+    assert written.stat().st_mode & 0o777 == 0o600
+
+
+def test_export_commands_refuse_an_output_in_a_missing_folder(alice, tmp_path):
+    from django.core.management.base import CommandError
+
+    missing = tmp_path / "nonexistent" / "dir" / "x.json"
+    with pytest.raises(CommandError, match=f"^The folder {tmp_path}/nonexistent/dir does not exist.$"):
+        call_command("export_gdpr", "alice", "--format", "json", "--output", str(missing), no_progress=True)
+    with pytest.raises(CommandError, match=f"^The folder {tmp_path}/nonexistent/dir does not exist.$"):
+        call_command("export_entries", "--user", "alice", "--output", str(missing), no_progress=True)
+
+    assert not (tmp_path / "nonexistent").exists()
+    assert not DataExport.objects.exists()
+
+
+def test_export_gdpr_command_marks_the_export_failed_when_the_file_cannot_be_written(alice, tmp_path):
+    from django.core.management.base import CommandError
+
+    # A link to a folder that does not exist: the folder check passes, writing the file fails.
+    output = tmp_path / "x.json"
+    output.symlink_to(tmp_path / "gone" / "x.json")
+    with pytest.raises(CommandError, match=r"^Could not write .*x\.json: \[Errno 2\] No such file or directory"):
+        call_command("export_gdpr", "alice", "--format", "json", "--output", str(output), no_progress=True)
+    assert DataExport.objects.get(owner=alice).status == "failed"

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--user", required=True, help="Who exports: their entries, their timezone.")
         parser.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
-        parser.add_argument("--output", required=True, help="Where to write the file.")
+        parser.add_argument("--output", required=True, help="The file to write, or a folder to write it into under its usual name.")
         parser.add_argument("--start-date", "--from", dest="start_date", help="YYYY-MM-DD, included")
         parser.add_argument("--end-date", "--to", dest="end_date", help="YYYY-MM-DD, included")
         parser.add_argument("--client", help="client id or name")
@@ -45,6 +45,7 @@ class Command(BaseCommand):
         if options["owner"]:
             filters["user"] = options["owner"]
         try:
+            services.output_path_check(Path(options["output"]))
             export = services.data_export_create(
                 user=user,
                 export_type=DataExport.Type.FILTERED,
@@ -64,8 +65,11 @@ class Command(BaseCommand):
             bar.close()
         if export.status != DataExport.Status.COMPLETED:
             raise CommandError(export.error_message or "The export failed.")
-        services.data_export_copy_to(export=export, destination=Path(options["output"]))
+        try:
+            written = services.data_export_copy_to(export=export, destination=Path(options["output"]))
+        except services.ExportRequestError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"Wrote {options['output']}: {export.record_count} time entries, {export.file_size} bytes, "
+            f"Wrote {written}: {export.record_count} time entries, {export.file_size} bytes, "
             f"SHA-256 {export.sha256}"
         )
