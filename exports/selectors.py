@@ -68,6 +68,8 @@ def time_entries_of_user(*, user) -> QuerySet[TimeEntry]:
 
 
 def _parse_date(name: str, value) -> date:
+    if isinstance(value, date):  # the v1 serializer's DateField; messages quote the text sent
+        value = value.isoformat()
     try:
         day = date.fromisoformat(str(value).strip())
     except ValueError:

@@ -73,6 +73,11 @@ def test_v1_validation_errors(alice, api_token):
 
     assert post("/api/v1/exports/gdpr", {"format": "pdf"}) == (400, {"error": 'Invalid format. Use "json" or "zip"'})
     assert post("/api/v1/exports/filtered", {"filters": {"start_date": "2024-02-30"}})[0] == 400
+    # The same words as the session endpoint (test_filtered_export), not "datetime.date(1, 1, 1)".
+    assert post("/api/v1/exports/filtered", {"filters": {"start_date": "0001-01-01"}}) == (
+        400,
+        {"error": "start_date: '0001-01-01' is outside the years 1900-2200"},
+    )
     assert post("/api/v1/exports/filtered", {"filters": {"colour": "red"}}) == (
         400,
         {"error": "filters: Unknown filter 'colour'. Known filters: start_date, end_date, client, project, task, tag, "
