@@ -211,7 +211,8 @@ def export_status(request, pk):
     return JsonResponse(
         {
             "id": data_export.pk,
-            "status": data_export.status,
+            # As the exports API says it (exports.views.export_as_json): past its date it is expired.
+            "status": data_export.Status.EXPIRED.value if data_export.is_expired else data_export.status,
             "progress_percent": data_export.progress_percent,
             "file_name": data_export.file_name,
             "error_message": data_export.error_message,

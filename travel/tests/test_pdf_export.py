@@ -140,7 +140,9 @@ def test_large_pdf_is_built_in_the_background_and_downloaded_by_its_owner_only(
     expected = f"This export expired on {timezone.localtime(expired_at, ZoneInfo(zoe.profile.timezone)).date()}; create a new one"
     response = client.get(download_url)
     assert (response.status_code, response.content.decode()) == (410, expected)
-    assert client.get(f"/travel/exports/{data_export.pk}/status").json()["download_url"] is None
+    status = client.get(f"/travel/exports/{data_export.pk}/status").json()
+    assert (status["status"], status["download_url"]) == ("expired", None)
+    assert client.get(f"/api/export/status/{data_export.pk}").json()["status"] == "expired"
     # Once pruned (file deleted, record marked expired) the answer stays the same.
     call_command("exports_prune")
     assert not stored.exists()
