@@ -100,14 +100,15 @@ MILEAGE = TravelReport(
     ),
     csv_row=_mileage_csv_row,
     pdf_columns=(
-        PdfColumn("Date", width="9%"),
-        PdfColumn("User", width="12%"),
-        PdfColumn("Purpose", width="17%"),
-        PdfColumn("Route", width="18%"),
-        PdfColumn("Project / Client", width="13%"),
-        PdfColumn("Distance", numeric=True, width="9%"),
-        PdfColumn("Rate", numeric=True, width="7%"),
-        PdfColumn("Amount", numeric=True, width="8%"),
+        # Numeric columns are wide enough for the largest values (an amount of 999999999.99).
+        PdfColumn("Date", width="8%"),
+        PdfColumn("User", width="11%"),
+        PdfColumn("Purpose", width="15%"),
+        PdfColumn("Route", width="17%"),
+        PdfColumn("Project / Client", width="12%"),
+        PdfColumn("Distance", numeric=True, width="11%"),
+        PdfColumn("Rate", numeric=True, width="8%"),
+        PdfColumn("Amount", numeric=True, width="11%"),
         PdfColumn("Status", width="7%"),
     ),
     pdf_row=lambda m: [

@@ -1,6 +1,8 @@
 """PDF exports: layout read back with pypdf, fonts, file names, background builds."""
 
 import io
+import re
+import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,6 +22,7 @@ from travel.tasks import travel_pdf_export_build
 from .factories import make_mileage, make_per_diem
 
 NAME = "Zoë Łukasz 山田"
+WORD_BOX = re.compile(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>')
 
 
 @pytest.fixture
@@ -177,8 +180,8 @@ def test_pdf_too_large_to_lay_out_is_refused_with_a_reason(alice_client, alice, 
 def test_markup_in_user_text_is_printed_not_interpreted(alice_client, alice):
     make_mileage(alice, purpose='<img src="/etc/passwd"><b>bold</b>', notes="x")
     (page,) = pdf_pages(alice_client.get("/mileage/export/pdf"))
-    # The narrow column wraps the text: compare with the line breaks as spaces.
-    assert '<img src="/etc/passwd"><b>bold</b>' in " ".join(page.split())
+    # The narrow column wraps the text, inside words too (overflow-wrap): compare without spaces.
+    assert '<imgsrc="/etc/passwd"><b>bold</b>' in "".join(page.split())
 
 
 def test_background_export_keeps_filtering_on_a_deleted_client(alice):
@@ -189,3 +192,24 @@ def test_background_export_keeps_filtering_on_a_deleted_client(alice):
     travel_pdf_export_build.delay(data_export.pk)
     data_export.refresh_from_db()
     assert (data_export.status, data_export.record_count) == ("completed", 0)
+
+
+def test_pdf_wraps_a_long_unbroken_route_and_keeps_large_amounts_in_their_column(alice_client, alice, tmp_path):
+    from_place, to_place = "A" * 200, "B" * 200
+    make_mileage(alice, from_location=from_place, to_location=to_place, distance=Decimal("9999999.99"),
+                 rate_per_unit=Decimal("99.999"))  # fmt: skip
+    response = alice_client.get("/mileage/export/pdf")
+    (page,) = pdf_pages(response)
+    assert from_place in page.replace("\n", "") and to_place in page.replace("\n", "")
+    assert "999989999.00" in page
+
+    # Where each word landed: nothing past the page's right margin (A4 landscape, 1 cm).
+    pdf = tmp_path / "mileage.pdf"
+    pdf.write_bytes(response.content)
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    words = [(float(x_min), float(x_max), word) for x_min, x_max, word in WORD_BOX.findall(boxes)]
+    page_width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
+    assert max(x_max for _, x_max, _ in words) <= page_width - 28
+    amount = next(box for box in words if box[2] == "999989999.00")
+    rate = next(box for box in words if box[2] == "99.999/km")
+    assert rate[1] < amount[0]
