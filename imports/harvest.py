@@ -126,6 +126,7 @@ class HarvestSource:
 
     def __init__(self, *, token: str, account_id: str, start: date, end: date, timezone_name: str):
         self.client = HarvestClient(token=token, account_id=account_id)
+        self.source_account = str(account_id).strip()
         self.start, self.end = start, end
         self.tz = ZoneInfo(timezone_name)
         self._projects: dict[tuple, int] = {}

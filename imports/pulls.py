@@ -8,7 +8,8 @@ task continues from the checkpoint and counts nothing twice. Entries are upserte
 
 Deletions: every entry the source still has is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
-skewed clocks agree); at the end, entries of that source, owners and date range that were not touched
+skewed clocks agree); at the end, entries of that source, account (Toggl workspace or Harvest
+account, `TimeEntry.source_account`), owners and date range that were not touched
 since the pull began were deleted at the source and are removed here. Toggl also reports
 deletions explicitly (`server_deleted_at`), which remove the copy at once.
 """
@@ -115,6 +116,7 @@ class SourcePage:
 class PullSource(Protocol):
     source_system: str
     label: str
+    source_account: str  # the Toggl workspace or Harvest account; scopes the deletion sweep
 
     def prepare(self) -> None: ...
     def users(self) -> list[SourceUser]: ...
@@ -169,9 +171,10 @@ def _entry_differs(existing: TimeEntry, entry: SourceEntry) -> bool:
     )
 
 
-def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry) -> TimeEntry:
+def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry, source_account: str = "") -> TimeEntry:
     return TimeEntry(
-        owner_id=owner_id, source_system=source_system, source_id=entry.source_id, project_id=entry.project_id,
+        owner_id=owner_id, source_system=source_system, source_id=entry.source_id, source_account=source_account,
+        project_id=entry.project_id,
         task_id=entry.task_id, start=entry.start, end=entry.end, duration_seconds=entry.duration_seconds,
         notes=entry.notes, billable=entry.billable,
     )
@@ -179,7 +182,7 @@ def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry) -> Ti
 
 def _write_page(
     *, data_import: DataImport, source_system: str, entries: list[SourceEntry], owner_map: dict[str, int],
-    summary: dict, revisit: bool = False,
+    summary: dict, revisit: bool = False, source_account: str = "",
 ) -> dict[str, int]:
     """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
     counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0, "failed": 0}
@@ -239,10 +242,10 @@ def _write_page(
                 })
             continue
         if key in new_entries:  # the same entry twice in one page: the later copy wins
-            new_entries[key] = (_new_time_entry(key[0], source_system, entry), entry.tag_ids)
+            new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             continue
         if current is None:
-            new_entries[key] = (_new_time_entry(key[0], source_system, entry), entry.tag_ids)
+            new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             counts["created"] += 1
         elif _entry_differs(current, entry):
             for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
@@ -264,8 +267,9 @@ def _write_page(
         ])
         touched.extend(te.pk for te in created)
     if touched:
-        # Marks the entries as still present at the source (see the module docstring).
-        TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now())
+        # Marks the entries as still present at the source (see the module docstring), and
+        # records the account they belong to (entries imported before it was recorded adopt it).
+        TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now(), source_account=source_account)
     return counts
 
 
@@ -325,6 +329,7 @@ def pull_run(
                 counts = _write_page(
                     data_import=locked, source_system=source.source_system, entries=page.entries,
                     owner_map=owner_map, summary=summary, revisit=page.revisit,
+                    source_account=source.source_account,
                 )
                 _add_counts(locked, counts)
                 locked.summary = summary
@@ -350,7 +355,10 @@ def pull_run(
             stale = TimeEntry.objects.filter(
                 source_system=source.source_system, owner_id__in=owner_ids, start__gte=start, start__lt=end,
                 updated_at__lt=mark,
-            ).exclude(source_id="")
+                # Only this account's / workspace's entries: another account's (and entries
+                # imported before the account was recorded, "") are never swept.
+                source_account=source.source_account,
+            ).exclude(source_id="").exclude(source_account="")
             swept = stale.count()
             stale.delete()
             locked.deleted_records += swept

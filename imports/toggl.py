@@ -208,6 +208,7 @@ class TogglSource:
     def __init__(self, *, token: str, workspace_id: str, start: date, end: date):
         self.client = TogglClient(token=token)
         self.workspace_id = str(workspace_id)
+        self.source_account = self.workspace_id.strip()
         self.start, self.end = start, end
         self.catalog = TogglCatalog()
         self.tz = ZoneInfo("UTC")

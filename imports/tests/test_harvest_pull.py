@@ -179,3 +179,30 @@ def test_more_entries_than_announced_stops_the_pull(alice_client, fake_harvest, 
     assert (data_import.status, data_import.status_message) == (
         "failed", "Harvest returned more entries (4) than it announced (3); stopped.")
     assert data_import.processed_records == 2  # the first page; the import is visibly incomplete
+
+
+def test_a_second_account_deletes_nothing_of_the_first_and_a_rerun_still_sweeps(
+    charlie_client, charlie, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    # The admin path (entries of users mapped by e-mail) too: alice's entries come from 424242.
+    fake_harvest.users = [{"id": 11, "first_name": "Alice", "last_name": "A", "email": "alice@example.com"}]
+    first_entries = [harvest_entry(n, f"2024-04-0{n}", hours=1, user_id=11 if n % 2 else 1782959) for n in range(1, 9)]
+    fake_harvest.entries = first_entries
+    kwargs = {"start": "2024-04-01", "end": "2024-04-30", "timezone": "UTC", "map_users_by_email": True}
+    first = pull(charlie_client, django_capture_on_commit_callbacks, **kwargs)
+    assert first.created_records == 8
+    # An entry imported before entries recorded their account: no other account may sweep it.
+    TimeEntry.objects.create(owner=alice, project=Project.objects.get(), source_system="harvest", source_id="4711", start=datetime(2024, 4, 9, tzinfo=UTC),
+                             end=datetime(2024, 4, 9, 1, tzinfo=UTC), duration_seconds=3600)
+
+    fake_harvest.account_id, fake_harvest.entries = "555", [harvest_entry(5551, "2024-04-10", hours=2, user_id=11)]
+    second = pull(charlie_client, django_capture_on_commit_callbacks, account_id="555", **kwargs)
+    assert second.status_message == "Imported from Harvest: 1 created, 0 updated, 0 unchanged, 0 deleted, 0 skipped"
+    assert TimeEntry.objects.filter(source_system="harvest").count() == 10
+
+    # A rerun of the first account still removes what was deleted there, and only that.
+    fake_harvest.account_id, fake_harvest.entries = "424242", [e for e in first_entries if e["id"] not in (2, 3)]
+    rerun = pull(charlie_client, django_capture_on_commit_callbacks, account_id="424242", **kwargs)
+    assert (rerun.unchanged_records, rerun.deleted_records) == (6, 2)
+    assert sorted(TimeEntry.objects.values_list("source_id", flat=True)) == sorted(
+        ["1", "4", "5", "6", "7", "8", "4711", "5551"])

@@ -263,3 +263,27 @@ def test_a_second_pull_of_the_same_workspace_waits_for_the_first(alice_client, a
     other = alice_client.post("/api/import/toggl", data=json.dumps({**body, "workspace_id": "7"}),
                               content_type="application/json")
     assert other.status_code == 202
+
+
+def test_a_second_workspace_deletes_nothing_of_the_first_and_a_rerun_still_sweeps(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    toggl_workspace(fake_toggl)
+    first = DataImport.objects.get(pk=start_pull(alice_client, django_capture_on_commit_callbacks).json()["import_id"])
+    assert first.created_records == 7
+    # Imported before entries recorded their workspace: no other workspace may sweep it.
+    TimeEntry.objects.create(owner=alice, project=Project.objects.get(name="Website"), source_system="toggl", source_id="4711", start=datetime(2024, 3, 1, tzinfo=UTC),
+                             end=datetime(2024, 3, 1, 1, tzinfo=UTC), duration_seconds=3600)
+    rows = fake_toggl.rows
+    fake_toggl.workspace_id, fake_toggl.rows = 3000003, []
+    fake_toggl.add_entry(entry_id=7001, start="2024-04-01T08:00:00+00:00", stop="2024-04-01T09:00:00+00:00")
+    other = start_pull(alice_client, django_capture_on_commit_callbacks, workspace_id="3000003")
+    other = DataImport.objects.get(pk=other.json()["import_id"])
+    assert (other.status, other.created_records, other.deleted_records) == ("completed", 1, 0)
+    assert TimeEntry.objects.filter(owner=alice, source_system="toggl").count() == 9
+
+    fake_toggl.workspace_id, fake_toggl.rows = WS, [r for r in rows if r["time_entries"][0]["id"] != 1005]
+    rerun = DataImport.objects.get(pk=start_pull(alice_client, django_capture_on_commit_callbacks).json()["import_id"])
+    assert (rerun.status, rerun.unchanged_records, rerun.deleted_records) == ("completed", 6, 1)
+    assert not TimeEntry.objects.filter(source_id="1005").exists()
+    assert TimeEntry.objects.filter(source_id__in=["7001", "4711"]).count() == 2
