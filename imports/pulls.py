@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import logging
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -404,9 +405,11 @@ def pull_run(
         return PullOutcome(status=DataImport.Status.WAITING, resume_at=resume_at)
     except ApiError as exc:
         return pull_fail(data_import=data_import, message=str(exc))
-    except Exception:
-        # Never leave the import "processing" forever; the traceback names no credential.
-        logger.exception("Import %s stopped on an unexpected error", data_import.pk)
+    except Exception as exc:
+        # Never leave the import "processing" forever. Only the exception's type and where it
+        # happened are logged: its message may quote a header value (a credential).
+        logger.error("Import %s stopped on an unexpected error %s:\n%s", data_import.pk, type(exc).__name__,
+                     "".join(traceback.format_tb(exc.__traceback__)))
         return pull_fail(data_import=data_import, message="The import stopped on an unexpected error; "
                                                          "pages already written are kept. Try again later.")
 
@@ -440,6 +443,17 @@ def _date_option(value, field_name: str):
         raise PullInputError(field_name, f'{field_name}: "{value}" is not a date (YYYY-MM-DD).') from None
 
 
+UNSENDABLE_TOKEN_MESSAGE = (
+    "The token contains characters that cannot be sent (line breaks or non-ASCII); paste it again."
+)
+
+
+def _sendable(value: str) -> bool:
+    """Printable ASCII only: what an HTTP header can carry without being refused (and the
+    refusal's message quoting the credential)."""
+    return all(" " <= char <= "~" for char in value)
+
+
 def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     """Check what a form, API call or command asked for. Returns (options, credentials):
     options go into the import record, credentials only into the sealed task argument."""
@@ -459,6 +473,8 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     if missing:
         raise PullInputError(missing[0], f"Missing required fields: {', '.join(missing)}")
     token = str(params["token"]).strip()
+    if not _sendable(token):
+        raise PullInputError("token", UNSENDABLE_TOKEN_MESSAGE)
     start, end = _date_option(params.get("start"), "start"), _date_option(params.get("end"), "end")
     if end < start:
         raise PullInputError("end", f"end: {end} is before start {start}.")
@@ -469,12 +485,12 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     credentials = {"token": token}
     if source == "toggl":
         workspace = str(params.get("workspace_id") or "").strip()
-        if not workspace.isdigit():
+        if not (workspace.isascii() and workspace.isdigit()):
             raise PullInputError("workspace_id", f'workspace_id: "{workspace}" is not a Toggl workspace id.')
         options["workspace_id"] = workspace
     else:
         account = str(params.get("account_id") or "").strip()
-        if not account.isdigit():
+        if not (account.isascii() and account.isdigit()):
             raise PullInputError("account_id", f'account_id: "{account}" is not a Harvest account id.')
         tz_name = str(params.get("timezone") or "").strip() or user.profile.timezone
         if tz_name not in available_timezones():

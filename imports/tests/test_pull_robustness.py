@@ -275,3 +275,22 @@ def test_a_pull_killed_mid_way_blocks_only_until_it_shows_no_progress(
         == "failed"
     assert TimeEntry.objects.filter(owner=alice).count() == 7
     assert pulls.pull_stale_after() == timedelta(seconds=30 * 4 + 600)
+
+
+@pytest.mark.parametrize("bad", ["LEAKME-harvest\n-token-456", "tökén€"])
+def test_a_token_that_reached_the_task_anyway_fails_cleanly_and_is_never_logged(
+    alice, fake_harvest, sleeps, caplog, bad
+):
+    options = {"start": "2024-03-01", "end": "2024-03-31", "map_users_by_email": False, "account_id": "424242",
+               "timezone": "UTC"}
+    data_import = DataImport.objects.create(owner=alice, import_type="harvest", options=options)
+    caplog.set_level("DEBUG")
+    outcome = pull_execute(import_id=data_import.pk,
+                           sealed_credentials=pull_credentials_seal({"token": bad, "account_id": "424242"}))
+    data_import.refresh_from_db()
+    assert outcome.status == "failed" and "cannot be sent" in data_import.status_message
+    assert "unexpected error" not in data_import.status_message and bad not in data_import.status_message
+    assert fake_harvest.requests == []
+    logged = [record.getMessage() + str(record.exc_info or "") + str(record.exc_text or "")
+              for record in caplog.records]
+    assert not any(bad in text or "LEAKME" in text or "tökén" in text for text in logged)

@@ -148,6 +148,14 @@ class ApiSession:
                 logger.warning("%s %s %s; retry %d in %.1f s", self.service_name, method, kind, transient, delay)
                 sleep(delay)
                 continue
+            except (requests.RequestException, ValueError):
+                # E.g. InvalidHeader or UnicodeEncodeError for a credential with a line break
+                # or non-Latin-1 characters: their messages quote the header value, so none
+                # of it is kept (`from None`) or logged.
+                raise ApiError(
+                    f"{self.service_name} could not be sent the request: the token or account id contains "
+                    "characters that cannot be sent (line breaks or non-ASCII); paste it again."
+                ) from None
 
             status = response.status_code
             logger.info("%s %s %s -> %s", self.service_name, method, urlsplit(url).path, status)
