@@ -15,6 +15,7 @@ All API times are UTC.
 """
 
 import json
+import logging
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from timetracker.services import project_get_or_create, tag_get_or_create
 
 from .models import DataImport
 from .pulls import SourceEntry, SourcePage, SourceUser
+
+logger = logging.getLogger(__name__)
 
 SOURCE_SYSTEM = "toggl"
 AUTH_ERROR = "Toggl rejected the API token"
@@ -344,6 +347,8 @@ MAX_EXPORT_MEMBERS = 5000
 MAX_EXPORT_MEMBER_BYTES = 20 * 1024 * 1024
 MAX_EXPORT_TOTAL_BYTES = 100 * 1024 * 1024
 REQUIRED_EXPORT_FILES = ("clients.json", "projects.json")
+# The files read (besides tasks/<project id>.json); each must be a list of objects.
+LIST_EXPORT_FILES = (*REQUIRED_EXPORT_FILES, "tags.json", "workspace_users.json")
 
 
 class TogglExportError(Exception):
@@ -396,6 +401,13 @@ def toggl_export_read(upload) -> dict[str, list]:
     for required in REQUIRED_EXPORT_FILES:
         if required not in files:
             raise TogglExportError(f'File "{required}" missing in ZIP')
+    for name, content in files.items():
+        parts = PurePosixPath(name).parts
+        read = name in LIST_EXPORT_FILES or (len(parts) == 2 and parts[0] == "tasks")
+        if not read or (content is None and name not in REQUIRED_EXPORT_FILES):
+            continue
+        if not isinstance(content, list) or not all(isinstance(item, dict) for item in content):
+            raise TogglExportError(f'"{name}" is not in Toggl\'s export format (expected a list of objects).')
     return files
 
 
@@ -426,7 +438,9 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
             clients=files["clients.json"], projects=files["projects.json"], tasks=tasks,
             tags=files.get("tags.json") or [], task_project_override=task_project,
         )
-    except (TogglExportError, KeyError, TypeError) as exc:
+    except Exception as exc:  # never leave the record "processing"
+        if not isinstance(exc, (TogglExportError, KeyError, TypeError, AttributeError, ValueError)):
+            logger.error("Toggl export import %s failed on %s", data_import.pk, type(exc).__name__)
         message = str(exc) if isinstance(exc, TogglExportError) else "The export's JSON files are not in Toggl's format."
         DataImport.objects.filter(pk=data_import.pk).update(
             status=DataImport.Status.FAILED, status_message=message, finished_at=timezone.now()
