@@ -432,6 +432,10 @@ class PullInputError(ValueError):
         self.message = message
 
 
+PULL_MIN_YEAR, PULL_MAX_YEAR = 1900, 2200  # as the CSV import and exports accept
+PULL_MAX_SPAN_YEARS = 20
+
+
 def _date_option(value, field_name: str):
     from datetime import date
 
@@ -476,8 +480,15 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     if not _sendable(token):
         raise PullInputError("token", UNSENDABLE_TOKEN_MESSAGE)
     start, end = _date_option(params.get("start"), "start"), _date_option(params.get("end"), "end")
+    for name, value in (("start", start), ("end", end)):
+        if not PULL_MIN_YEAR <= value.year <= PULL_MAX_YEAR:
+            raise PullInputError(name, f"{name}: {value} is outside the years {PULL_MIN_YEAR}–{PULL_MAX_YEAR}.")
     if end < start:
         raise PullInputError("end", f"end: {end} is before start {start}.")
+    if (end - start).days + 1 > PULL_MAX_SPAN_YEARS * 366:
+        raise PullInputError(
+            "end", f"end: the range {start} to {end} is longer than {PULL_MAX_SPAN_YEARS} years; pull it in parts."
+        )
     map_users = str(params.get("map_users_by_email", "")).lower() in ("1", "true", "on", "yes")
     if map_users and not user.is_staff:
         raise PullInputError("map_users_by_email", "Only administrators can map entries to other users by e-mail.")
