@@ -591,5 +591,13 @@ def pull_execute(
         credentials = pull_credentials_open(sealed_credentials)
     except PullCredentialsError as exc:
         return pull_fail(data_import=data_import, message=str(exc))
-    source = pull_source_build(data_import=data_import, credentials=credentials)
-    return pull_run(data_import=data_import, source=source, progress=progress)
+    try:
+        source = pull_source_build(data_import=data_import, credentials=credentials)
+        return pull_run(data_import=data_import, source=source, progress=progress)
+    except Exception as exc:
+        # Whatever escaped `pull_run` (e.g. while pausing for a quota): never left "processing".
+        # Only the type and frames are logged; a message may quote a credential.
+        logger.error("Import %s stopped on an unexpected error %s:\n%s", import_id, type(exc).__name__,
+                     "".join(traceback.format_tb(exc.__traceback__)))
+        return pull_fail(data_import=data_import, message="The import stopped on an unexpected error; "
+                                                         "pages already written are kept. Try again later.")

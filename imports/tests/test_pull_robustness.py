@@ -294,3 +294,29 @@ def test_a_token_that_reached_the_task_anyway_fails_cleanly_and_is_never_logged(
     logged = [record.getMessage() + str(record.exc_info or "") + str(record.exc_text or "")
               for record in caplog.records]
     assert not any(bad in text or "LEAKME" in text or "tökén" in text for text in logged)
+
+
+@pytest.mark.parametrize("header", ["1e12", "inf", "soon", "-5"])
+def test_toggl_402_with_a_nonsense_reset_waits_a_sane_time_and_never_stays_processing(
+    alice, fake_toggl, sleeps, django_capture_on_commit_callbacks, header
+):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=402, headers={"X-Toggl-Quota-Resets-In": header}, body="quota")])
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "waiting", data_import.status_message
+    minutes = 1 if header == "-5" else 60
+    assert data_import.status_message.endswith(f"resuming in {minutes} min)")
+    assert sleeps == []
+
+
+def test_harvest_429_with_a_retry_after_of_hours_fails_instead_of_sleeping(
+    alice, fake_harvest, sleeps, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [harvest_entry(1, "2024-03-01", hours=1)]
+    fake_harvest.script("/v2/time_entries", [Canned(status=429, headers={"Retry-After": "100000"}, body="slow down")])
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest asked to wait 1667 min before the next request (more than 15 min); try again later.")
+    assert sleeps == []
+    # Nothing is left behind that would block the next pull.
+    assert run_harvest(alice, django_capture_on_commit_callbacks).status == "completed"
