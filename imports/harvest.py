@@ -99,14 +99,33 @@ def parse_clock(value: str) -> time:
     return time(hour, minute)
 
 
+MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
+
+
 def hours_to_seconds(hours) -> int:
-    return int((Decimal(str(hours or 0)) * 3600).quantize(Decimal(1), ROUND_HALF_UP))
+    if isinstance(hours, bool):
+        raise ValueError(f'hours "{hours}" is not a number of hours')
+    try:
+        value = Decimal(str(hours or 0))
+    except ArithmeticError:
+        raise ValueError(f'hours "{hours}" is not a number of hours') from None
+    if not value.is_finite() or not 0 <= value <= MAX_ENTRY_HOURS:
+        raise ValueError(f'hours "{hours}" is not a number of hours between 0 and {MAX_ENTRY_HOURS}')
+    return int((value * 3600).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def harvest_entry_times(item: dict, tz: ZoneInfo) -> tuple[datetime, datetime, int]:
-    """(start, end, duration seconds) of a finished Harvest entry; see the module docstring."""
-    spent = date.fromisoformat(item["spent_date"])
+    """(start, end, duration seconds) of a finished Harvest entry; see the module docstring.
+    A missing or unreadable field raises ValueError with a message for the report."""
+    if not item.get("spent_date"):
+        raise ValueError("spent_date is missing")
+    try:
+        spent = date.fromisoformat(str(item["spent_date"]))
+    except ValueError:
+        raise ValueError(f'spent_date "{item["spent_date"]}" is not a date') from None
     started = item.get("started_time")
+    if started is not None and not isinstance(started, str):
+        raise ValueError(f'unreadable Harvest time "{started}"')
 
     def at(day: date, clock: time) -> datetime:
         # In UTC at once: Python subtracts and adds aware datetimes of the same zone on the
@@ -198,6 +217,8 @@ class HarvestSource:
         return self._tasks[key]
 
     def _entry(self, item: dict) -> SourceEntry:
+        if not isinstance(item, dict) or item.get("id") in (None, ""):
+            return SourceEntry(source_id="", error="Harvest entry without an id; not imported")
         entry = SourceEntry(
             source_id=str(item["id"]),
             source_user_id=str((item.get("user") or {}).get("id", "")),
@@ -211,8 +232,10 @@ class HarvestSource:
             return entry
         try:
             entry.start, entry.end, entry.duration_seconds = harvest_entry_times(item, self.tz)
-        except (KeyError, ValueError) as exc:
-            raise ApiError(f"Harvest time entry {item.get('id')}: {exc}") from None
+        except (ValueError, OverflowError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) else "its times are out of range"
+            entry.error = f"Harvest entry {entry.source_id}: {reason}; not imported"
+            return entry
         entry.project_id = self._project_pk(item)
         entry.task_id = self._task_pk(entry.project_id, item)
         return entry

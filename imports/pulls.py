@@ -102,6 +102,9 @@ class SourceEntry:
     tag_ids: list[int] = field(default_factory=list)
     running: bool = False
     deleted: bool = False
+    # Set when the source's entry cannot be read (a missing or unreadable field): the entry
+    # is reported as a row error with this message and not imported; the pull goes on.
+    error: str = ""
 
 
 @dataclass
@@ -204,6 +207,18 @@ def _write_page(
     for entry in entries:
         key = (owner_of(entry), entry.source_id)
         current = existing.get(key)
+        if entry.error:
+            if current is not None:
+                touched.append(current.pk)  # still at the source: the sweep must keep our copy
+            if not revisit:
+                counts["processed"] += 1
+                counts["failed"] += 1
+                if len(data_import.row_errors) < MAX_ROW_ERRORS:
+                    data_import.row_errors.append({
+                        "line": None, "source_id": entry.source_id, "column": None, "value": None,
+                        "message": entry.error,
+                    })
+            continue
         if revisit and current is not None and not entry.deleted and not entry.running:
             if _entry_differs(current, entry):
                 for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):

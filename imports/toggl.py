@@ -19,7 +19,7 @@ import logging
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -122,7 +122,8 @@ def parse_api_time(value: str | None) -> datetime | None:
     """Toggl writes UTC as `…Z` or `…+00:00`; both parse to an aware datetime."""
     if not value:
         return None
-    return datetime.fromisoformat(value)  # Python ≥ 3.11 reads the "Z" suffix
+    parsed = datetime.fromisoformat(value)  # Python ≥ 3.11 reads the "Z" suffix
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # API times are UTC
 
 
 @dataclass
@@ -321,7 +322,20 @@ class TogglSource:
         self, *, entry_id, user_id, project_id, task_id, billable, description, tags, tag_ids, start, stop,
         duration, deleted: bool = False,
     ) -> SourceEntry:
-        start_at, stop_at = parse_api_time(start), parse_api_time(stop)
+        for name, value in (("start", start), ("stop", stop)):
+            if deleted:  # a tombstone needs no times
+                break
+            try:
+                parse_api_time(value)
+            except (ValueError, TypeError):
+                return SourceEntry(
+                    source_id=str(entry_id), source_user_id=str(user_id or ""), deleted=deleted,
+                    error=f'Toggl entry {entry_id}: {name} "{value}" is not a date and time; not imported',
+                )
+        try:
+            start_at, stop_at = parse_api_time(start), parse_api_time(stop)
+        except (ValueError, TypeError):
+            start_at = stop_at = None
         # Any negative duration means running, whatever its size (v8 wrote −start epoch).
         running = stop_at is None or (duration is not None and duration < 0)
         entry = SourceEntry(

@@ -206,3 +206,26 @@ def test_a_second_account_deletes_nothing_of_the_first_and_a_rerun_still_sweeps(
     assert (rerun.unchanged_records, rerun.deleted_records) == (6, 2)
     assert sorted(TimeEntry.objects.values_list("source_id", flat=True)) == sorted(
         ["1", "4", "5", "6", "7", "8", "4711", "5551"])
+
+
+def test_unreadable_entries_are_reported_and_the_rest_imported(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    from .fake_toggl import Canned
+
+    good = harvest_entry(1, "2024-03-01", hours=1)
+    bad_clock = harvest_entry(2, "2024-03-02", hours=1, started="25:00pm")
+    huge = harvest_entry(3, "2024-03-03", hours=1e300)
+    body = {"time_entries": [{"id": 777}, good, bad_clock, huge], "per_page": 4, "total_pages": 1,
+            "total_entries": 4, "page": 1, "next_page": None, "links": {"next": None}}
+    fake_harvest.script("/v2/time_entries", [Canned(status=200, headers={"Content-Type": "application/json"},
+                                                    body=json.dumps(body))])
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert data_import.status == "completed_with_errors", data_import.status_message
+    assert (data_import.processed_records, data_import.created_records, data_import.failed_records) == (4, 1, 3)
+    assert [e["message"] for e in data_import.row_errors] == [
+        "Harvest entry 777: spent_date is missing; not imported",
+        'Harvest entry 2: unreadable Harvest time "25:00pm"; not imported',
+        'Harvest entry 3: hours "1e+300" is not a number of hours between 0 and 1000; not imported',
+    ]
+    assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["1"]

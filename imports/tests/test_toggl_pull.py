@@ -291,3 +291,21 @@ def test_a_second_workspace_deletes_nothing_of_the_first_and_a_rerun_still_sweep
     assert (rerun.status, rerun.unchanged_records, rerun.deleted_records) == ("completed", 6, 1)
     assert not TimeEntry.objects.filter(source_id="1005").exists()
     assert TimeEntry.objects.filter(source_id__in=["7001", "4711"]).count() == 2
+
+
+def test_an_entry_with_an_unreadable_start_is_reported_and_keeps_its_earlier_copy(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=11, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    fake_toggl.add_entry(entry_id=12, start="2024-01-03T08:00:00+00:00", stop="2024-01-03T09:00:00+00:00")
+    start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    broken = fake_toggl.rows.pop()["time_entries"][0]
+    fake_toggl.rows[0]["time_entries"].append({**broken, "start": "not a date"})  # the fake filters rows by the first
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert data_import.status == "completed_with_errors", data_import.status_message
+    assert (data_import.processed_records, data_import.unchanged_records, data_import.failed_records,
+            data_import.deleted_records) == (2, 1, 1, 0)
+    assert [e["message"] for e in data_import.row_errors] == [
+        'Toggl entry 12: start "not a date" is not a date and time; not imported']
+    assert TimeEntry.objects.filter(owner=alice).count() == 2
