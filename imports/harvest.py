@@ -56,16 +56,24 @@ class HarvestClient:
         return json_body(self.api.get("/v2/users/me"), service_name="Harvest")
 
     def follow(self, first_path: str, params: dict, key: str, *, next_url: str | None = None,
-               seen_before: int = 0) -> Iterator[tuple[list[dict], str | None, int | None]]:
-        """Yields (items, next url, total_entries) page by page, following `links.next`."""
+               seen_before: int = 0, pages_before: int = 0) -> Iterator[tuple[list[dict], str | None, int | None]]:
+        """Yields (items, next url, total_entries) page by page, following `links.next`.
+        Stops with an error after more pages than Harvest announced (`total_pages`, or
+        `total_entries` / `per_page`) or, without either, `PULL_MAX_PAGES`."""
         url, request_params = (next_url, None) if next_url else (first_path, params)
         visited: set[str] = set()
-        collected = seen_before
+        collected, pages = seen_before, pages_before
         while True:
             body = json_body(self.api.get(url, params=request_params), service_name="Harvest")
+            if not isinstance(body, dict):
+                raise ApiError("Harvest answered a page that is not a JSON object; stopped.")
             items = body.get(key) or []
             collected += len(items)
+            pages += 1
             total = body.get("total_entries")
+            limit = _announced_pages(body)
+            if pages > limit:
+                raise ApiError(f"Harvest kept sending next pages (more than {limit}); stopped so that the pull ends.")
             following = (body.get("links") or {}).get("next")
             if following and following in visited | {url}:
                 raise ApiError("Harvest repeated the same next-page link; stopped so that nothing is counted twice.")
@@ -137,6 +145,20 @@ def harvest_entry_times(item: dict, tz: ZoneInfo) -> tuple[datetime, datetime, i
     return start, start + timedelta(seconds=seconds), seconds
 
 
+def _announced_pages(body: dict) -> int:
+    """How many pages a listing may have: what Harvest announced (one more for an entry
+    added while paging), else the hard maximum."""
+    hard = getattr(settings, "PULL_MAX_PAGES", 100_000)
+    announced = []
+    for value in (body.get("total_pages"),):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            announced.append(value)
+    total, per_page = body.get("total_entries"), body.get("per_page")
+    if isinstance(total, int) and isinstance(per_page, int) and per_page > 0 and total >= 0:
+        announced.append(-(-total // per_page))
+    return min(hard, max(announced) + 1) if announced else hard
+
+
 class HarvestSource:
     """A Harvest account over a date range, as a `PullSource` for `pull_run`."""
 
@@ -172,12 +194,13 @@ class HarvestSource:
             return
         params = {"from": self.start.isoformat(), "to": self.end.isoformat(),
                   "per_page": settings.HARVEST_PER_PAGE}
-        seen = cursor.get("seen", 0)
+        seen, done_pages = cursor.get("seen", 0), cursor.get("pages", 0)
         pages = self.client.follow("/v2/time_entries", params, "time_entries", next_url=cursor.get("next_url"),
-                                   seen_before=seen)
+                                   seen_before=seen, pages_before=done_pages)
         for items, following, total in pages:
-            seen += len(items)
-            next_cursor = {"next_url": following, "seen": seen} if following else {"done": True, "seen": seen}
+            seen, done_pages = seen + len(items), done_pages + 1
+            next_cursor = ({"next_url": following, "seen": seen, "pages": done_pages} if following
+                           else {"done": True, "seen": seen, "pages": done_pages})
             yield SourcePage(entries=[self._entry(item) for item in items], cursor=next_cursor, total_hint=total)
 
     def _project_pk(self, item: dict) -> int:

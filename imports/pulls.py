@@ -333,7 +333,13 @@ def pull_run(
             data_import.summary = {**data_import.summary, "unmatched_users": unmatched}
             data_import.save(update_fields=["summary"])
         expected_cursor = checkpoint["cursor"]
+        max_pages = getattr(settings, "PULL_MAX_PAGES", 100_000)
+        pages_done = checkpoint.get("pages", 0)
         for page in source.pages(checkpoint["cursor"]):
+            pages_done += 1
+            if pages_done > max_pages:
+                raise ApiError(f"{source.label} kept sending next pages (more than {max_pages}); "
+                               "stopped so that the pull ends.")
             with transaction.atomic():
                 locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
                 if locked.checkpoint.get("cursor") != expected_cursor or locked.is_finished:

@@ -320,3 +320,41 @@ def test_harvest_429_with_a_retry_after_of_hours_fails_instead_of_sleeping(
     assert sleeps == []
     # Nothing is left behind that would block the next pull.
     assert run_harvest(alice, django_capture_on_commit_callbacks).status == "completed"
+
+
+def endless_harvest_pages(fake, count: int, **announced) -> None:
+    pages = []
+    for n in range(count):
+        body = {"time_entries": [], "per_page": 2, **announced,
+                "links": {"next": f"{fake.url}/v2/time_entries?cursor=c{n}&per_page=2"}}
+        pages.append(Canned(status=200, headers={"Content-Type": "application/json"}, body=json.dumps(body)))
+    fake.script("/v2/time_entries", pages)
+
+
+def test_harvest_pages_beyond_the_announced_total_stop_the_pull(
+    alice, fake_harvest, sleeps, django_capture_on_commit_callbacks
+):
+    endless_harvest_pages(fake_harvest, 20, total_pages=2, total_entries=0)
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest kept sending next pages (more than 3); stopped so that the pull ends.")
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 4
+
+
+def test_endless_pages_without_totals_stop_at_the_hard_maximum(
+    alice, fake_harvest, fake_toggl, sleeps, settings, django_capture_on_commit_callbacks
+):
+    settings.PULL_MAX_PAGES = 5
+    endless_harvest_pages(fake_harvest, 20)
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest kept sending next pages (more than 5); stopped so that the pull ends.")
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 6
+
+    fake_toggl.script(REPORT, [Canned(status=200, headers={"Content-Type": "application/json",
+                                                          "X-Next-ID": str(n), "X-Next-Row-Number": str(n)},
+                                      body="[]") for n in range(1, 21)])
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl kept sending next pages (more than 5); stopped so that the pull ends.")
+    assert len(fake_toggl.requests_to(REPORT)) == 6
