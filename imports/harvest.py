@@ -56,16 +56,24 @@ class HarvestClient:
         return json_body(self.api.get("/v2/users/me"), service_name="Harvest")
 
     def follow(self, first_path: str, params: dict, key: str, *, next_url: str | None = None,
-               seen_before: int = 0) -> Iterator[tuple[list[dict], str | None, int | None]]:
-        """Yields (items, next url, total_entries) page by page, following `links.next`."""
+               seen_before: int = 0, pages_before: int = 0) -> Iterator[tuple[list[dict], str | None, int | None]]:
+        """Yields (items, next url, total_entries) page by page, following `links.next`.
+        Stops with an error after more pages than Harvest announced (`total_pages`, or
+        `total_entries` / `per_page`) or, without either, `PULL_MAX_PAGES`."""
         url, request_params = (next_url, None) if next_url else (first_path, params)
         visited: set[str] = set()
-        collected = seen_before
+        collected, pages = seen_before, pages_before
         while True:
             body = json_body(self.api.get(url, params=request_params), service_name="Harvest")
+            if not isinstance(body, dict):
+                raise ApiError("Harvest answered a page that is not a JSON object; stopped.")
             items = body.get(key) or []
             collected += len(items)
+            pages += 1
             total = body.get("total_entries")
+            limit = _announced_pages(body)
+            if pages > limit:
+                raise ApiError(f"Harvest kept sending next pages (more than {limit}); stopped so that the pull ends.")
             following = (body.get("links") or {}).get("next")
             if following and following in visited | {url}:
                 raise ApiError("Harvest repeated the same next-page link; stopped so that nothing is counted twice.")
@@ -99,14 +107,33 @@ def parse_clock(value: str) -> time:
     return time(hour, minute)
 
 
+MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
+
+
 def hours_to_seconds(hours) -> int:
-    return int((Decimal(str(hours or 0)) * 3600).quantize(Decimal(1), ROUND_HALF_UP))
+    if isinstance(hours, bool):
+        raise ValueError(f'hours "{hours}" is not a number of hours')
+    try:
+        value = Decimal(str(hours or 0))
+    except ArithmeticError:
+        raise ValueError(f'hours "{hours}" is not a number of hours') from None
+    if not value.is_finite() or not 0 <= value <= MAX_ENTRY_HOURS:
+        raise ValueError(f'hours "{hours}" is not a number of hours between 0 and {MAX_ENTRY_HOURS}')
+    return int((value * 3600).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def harvest_entry_times(item: dict, tz: ZoneInfo) -> tuple[datetime, datetime, int]:
-    """(start, end, duration seconds) of a finished Harvest entry; see the module docstring."""
-    spent = date.fromisoformat(item["spent_date"])
+    """(start, end, duration seconds) of a finished Harvest entry; see the module docstring.
+    A missing or unreadable field raises ValueError with a message for the report."""
+    if not item.get("spent_date"):
+        raise ValueError("spent_date is missing")
+    try:
+        spent = date.fromisoformat(str(item["spent_date"]))
+    except ValueError:
+        raise ValueError(f'spent_date "{item["spent_date"]}" is not a date') from None
     started = item.get("started_time")
+    if started is not None and not isinstance(started, str):
+        raise ValueError(f'unreadable Harvest time "{started}"')
 
     def at(day: date, clock: time) -> datetime:
         # In UTC at once: Python subtracts and adds aware datetimes of the same zone on the
@@ -118,6 +145,20 @@ def harvest_entry_times(item: dict, tz: ZoneInfo) -> tuple[datetime, datetime, i
     return start, start + timedelta(seconds=seconds), seconds
 
 
+def _announced_pages(body: dict) -> int:
+    """How many pages a listing may have: what Harvest announced (one more for an entry
+    added while paging), else the hard maximum."""
+    hard = getattr(settings, "PULL_MAX_PAGES", 100_000)
+    announced = []
+    for value in (body.get("total_pages"),):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            announced.append(value)
+    total, per_page = body.get("total_entries"), body.get("per_page")
+    if isinstance(total, int) and isinstance(per_page, int) and per_page > 0 and total >= 0:
+        announced.append(-(-total // per_page))
+    return min(hard, max(announced) + 1) if announced else hard
+
+
 class HarvestSource:
     """A Harvest account over a date range, as a `PullSource` for `pull_run`."""
 
@@ -126,6 +167,7 @@ class HarvestSource:
 
     def __init__(self, *, token: str, account_id: str, start: date, end: date, timezone_name: str):
         self.client = HarvestClient(token=token, account_id=account_id)
+        self.source_account = str(account_id).strip()
         self.start, self.end = start, end
         self.tz = ZoneInfo(timezone_name)
         self._projects: dict[tuple, int] = {}
@@ -152,12 +194,13 @@ class HarvestSource:
             return
         params = {"from": self.start.isoformat(), "to": self.end.isoformat(),
                   "per_page": settings.HARVEST_PER_PAGE}
-        seen = cursor.get("seen", 0)
+        seen, done_pages = cursor.get("seen", 0), cursor.get("pages", 0)
         pages = self.client.follow("/v2/time_entries", params, "time_entries", next_url=cursor.get("next_url"),
-                                   seen_before=seen)
+                                   seen_before=seen, pages_before=done_pages)
         for items, following, total in pages:
-            seen += len(items)
-            next_cursor = {"next_url": following, "seen": seen} if following else {"done": True, "seen": seen}
+            seen, done_pages = seen + len(items), done_pages + 1
+            next_cursor = ({"next_url": following, "seen": seen, "pages": done_pages} if following
+                           else {"done": True, "seen": seen, "pages": done_pages})
             yield SourcePage(entries=[self._entry(item) for item in items], cursor=next_cursor, total_hint=total)
 
     def _project_pk(self, item: dict) -> int:
@@ -197,6 +240,8 @@ class HarvestSource:
         return self._tasks[key]
 
     def _entry(self, item: dict) -> SourceEntry:
+        if not isinstance(item, dict) or item.get("id") in (None, ""):
+            return SourceEntry(source_id="", error="Harvest entry without an id; not imported")
         entry = SourceEntry(
             source_id=str(item["id"]),
             source_user_id=str((item.get("user") or {}).get("id", "")),
@@ -210,8 +255,10 @@ class HarvestSource:
             return entry
         try:
             entry.start, entry.end, entry.duration_seconds = harvest_entry_times(item, self.tz)
-        except (KeyError, ValueError) as exc:
-            raise ApiError(f"Harvest time entry {item.get('id')}: {exc}") from None
+        except (ValueError, OverflowError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) else "its times are out of range"
+            entry.error = f"Harvest entry {entry.source_id}: {reason}; not imported"
+            return entry
         entry.project_id = self._project_pk(item)
         entry.task_id = self._task_pk(entry.project_id, item)
         return entry

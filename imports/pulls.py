@@ -8,7 +8,8 @@ task continues from the checkpoint and counts nothing twice. Entries are upserte
 
 Deletions: every entry the source still has is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
-skewed clocks agree); at the end, entries of that source, owners and date range that were not touched
+skewed clocks agree); at the end, entries of that source, account (Toggl workspace or Harvest
+account, `TimeEntry.source_account`), owners and date range that were not touched
 since the pull began were deleted at the source and are removed here. Toggl also reports
 deletions explicitly (`server_deleted_at`), which remove the copy at once.
 """
@@ -17,6 +18,7 @@ import base64
 import hashlib
 import json
 import logging
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,6 +102,9 @@ class SourceEntry:
     tag_ids: list[int] = field(default_factory=list)
     running: bool = False
     deleted: bool = False
+    # Set when the source's entry cannot be read (a missing or unreadable field): the entry
+    # is reported as a row error with this message and not imported; the pull goes on.
+    error: str = ""
 
 
 @dataclass
@@ -115,6 +120,7 @@ class SourcePage:
 class PullSource(Protocol):
     source_system: str
     label: str
+    source_account: str  # the Toggl workspace or Harvest account; scopes the deletion sweep
 
     def prepare(self) -> None: ...
     def users(self) -> list[SourceUser]: ...
@@ -169,9 +175,10 @@ def _entry_differs(existing: TimeEntry, entry: SourceEntry) -> bool:
     )
 
 
-def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry) -> TimeEntry:
+def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry, source_account: str = "") -> TimeEntry:
     return TimeEntry(
-        owner_id=owner_id, source_system=source_system, source_id=entry.source_id, project_id=entry.project_id,
+        owner_id=owner_id, source_system=source_system, source_id=entry.source_id, source_account=source_account,
+        project_id=entry.project_id,
         task_id=entry.task_id, start=entry.start, end=entry.end, duration_seconds=entry.duration_seconds,
         notes=entry.notes, billable=entry.billable,
     )
@@ -179,7 +186,7 @@ def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry) -> Ti
 
 def _write_page(
     *, data_import: DataImport, source_system: str, entries: list[SourceEntry], owner_map: dict[str, int],
-    summary: dict, revisit: bool = False,
+    summary: dict, revisit: bool = False, source_account: str = "",
 ) -> dict[str, int]:
     """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
     counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0, "failed": 0}
@@ -200,6 +207,18 @@ def _write_page(
     for entry in entries:
         key = (owner_of(entry), entry.source_id)
         current = existing.get(key)
+        if entry.error:
+            if current is not None:
+                touched.append(current.pk)  # still at the source: the sweep must keep our copy
+            if not revisit:
+                counts["processed"] += 1
+                counts["failed"] += 1
+                if len(data_import.row_errors) < MAX_ROW_ERRORS:
+                    data_import.row_errors.append({
+                        "line": None, "source_id": entry.source_id, "column": None, "value": None,
+                        "message": entry.error,
+                    })
+            continue
         if revisit and current is not None and not entry.deleted and not entry.running:
             if _entry_differs(current, entry):
                 for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
@@ -239,10 +258,10 @@ def _write_page(
                 })
             continue
         if key in new_entries:  # the same entry twice in one page: the later copy wins
-            new_entries[key] = (_new_time_entry(key[0], source_system, entry), entry.tag_ids)
+            new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             continue
         if current is None:
-            new_entries[key] = (_new_time_entry(key[0], source_system, entry), entry.tag_ids)
+            new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             counts["created"] += 1
         elif _entry_differs(current, entry):
             for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
@@ -264,8 +283,9 @@ def _write_page(
         ])
         touched.extend(te.pk for te in created)
     if touched:
-        # Marks the entries as still present at the source (see the module docstring).
-        TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now())
+        # Marks the entries as still present at the source (see the module docstring), and
+        # records the account they belong to (entries imported before it was recorded adopt it).
+        TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now(), source_account=source_account)
     return counts
 
 
@@ -313,7 +333,13 @@ def pull_run(
             data_import.summary = {**data_import.summary, "unmatched_users": unmatched}
             data_import.save(update_fields=["summary"])
         expected_cursor = checkpoint["cursor"]
+        max_pages = getattr(settings, "PULL_MAX_PAGES", 100_000)
+        pages_done = checkpoint.get("pages", 0)
         for page in source.pages(checkpoint["cursor"]):
+            pages_done += 1
+            if pages_done > max_pages:
+                raise ApiError(f"{source.label} kept sending next pages (more than {max_pages}); "
+                               "stopped so that the pull ends.")
             with transaction.atomic():
                 locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
                 if locked.checkpoint.get("cursor") != expected_cursor or locked.is_finished:
@@ -325,6 +351,7 @@ def pull_run(
                 counts = _write_page(
                     data_import=locked, source_system=source.source_system, entries=page.entries,
                     owner_map=owner_map, summary=summary, revisit=page.revisit,
+                    source_account=source.source_account,
                 )
                 _add_counts(locked, counts)
                 locked.summary = summary
@@ -350,7 +377,10 @@ def pull_run(
             stale = TimeEntry.objects.filter(
                 source_system=source.source_system, owner_id__in=owner_ids, start__gte=start, start__lt=end,
                 updated_at__lt=mark,
-            ).exclude(source_id="")
+                # Only this account's / workspace's entries: another account's (and entries
+                # imported before the account was recorded, "") are never swept.
+                source_account=source.source_account,
+            ).exclude(source_id="").exclude(source_account="")
             swept = stale.count()
             stale.delete()
             locked.deleted_records += swept
@@ -396,9 +426,11 @@ def pull_run(
         return PullOutcome(status=DataImport.Status.WAITING, resume_at=resume_at)
     except ApiError as exc:
         return pull_fail(data_import=data_import, message=str(exc))
-    except Exception:
-        # Never leave the import "processing" forever; the traceback names no credential.
-        logger.exception("Import %s stopped on an unexpected error", data_import.pk)
+    except Exception as exc:
+        # Never leave the import "processing" forever. Only the exception's type and where it
+        # happened are logged: its message may quote a header value (a credential).
+        logger.error("Import %s stopped on an unexpected error %s:\n%s", data_import.pk, type(exc).__name__,
+                     "".join(traceback.format_tb(exc.__traceback__)))
         return pull_fail(data_import=data_import, message="The import stopped on an unexpected error; "
                                                          "pages already written are kept. Try again later.")
 
@@ -421,6 +453,10 @@ class PullInputError(ValueError):
         self.message = message
 
 
+PULL_MIN_YEAR, PULL_MAX_YEAR = 1900, 2200  # as the CSV import and exports accept
+PULL_MAX_SPAN_YEARS = 20
+
+
 def _date_option(value, field_name: str):
     from datetime import date
 
@@ -430,6 +466,17 @@ def _date_option(value, field_name: str):
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
         raise PullInputError(field_name, f'{field_name}: "{value}" is not a date (YYYY-MM-DD).') from None
+
+
+UNSENDABLE_TOKEN_MESSAGE = (
+    "The token contains characters that cannot be sent (line breaks or non-ASCII); paste it again."
+)
+
+
+def _sendable(value: str) -> bool:
+    """Printable ASCII only: what an HTTP header can carry without being refused (and the
+    refusal's message quoting the credential)."""
+    return all(" " <= char <= "~" for char in value)
 
 
 def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
@@ -451,9 +498,18 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     if missing:
         raise PullInputError(missing[0], f"Missing required fields: {', '.join(missing)}")
     token = str(params["token"]).strip()
+    if not _sendable(token):
+        raise PullInputError("token", UNSENDABLE_TOKEN_MESSAGE)
     start, end = _date_option(params.get("start"), "start"), _date_option(params.get("end"), "end")
+    for name, value in (("start", start), ("end", end)):
+        if not PULL_MIN_YEAR <= value.year <= PULL_MAX_YEAR:
+            raise PullInputError(name, f"{name}: {value} is outside the years {PULL_MIN_YEAR}–{PULL_MAX_YEAR}.")
     if end < start:
         raise PullInputError("end", f"end: {end} is before start {start}.")
+    if (end - start).days + 1 > PULL_MAX_SPAN_YEARS * 366:
+        raise PullInputError(
+            "end", f"end: the range {start} to {end} is longer than {PULL_MAX_SPAN_YEARS} years; pull it in parts."
+        )
     map_users = str(params.get("map_users_by_email", "")).lower() in ("1", "true", "on", "yes")
     if map_users and not user.is_staff:
         raise PullInputError("map_users_by_email", "Only administrators can map entries to other users by e-mail.")
@@ -461,12 +517,12 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     credentials = {"token": token}
     if source == "toggl":
         workspace = str(params.get("workspace_id") or "").strip()
-        if not workspace.isdigit():
+        if not (workspace.isascii() and workspace.isdigit()):
             raise PullInputError("workspace_id", f'workspace_id: "{workspace}" is not a Toggl workspace id.')
         options["workspace_id"] = workspace
     else:
         account = str(params.get("account_id") or "").strip()
-        if not account.isdigit():
+        if not (account.isascii() and account.isdigit()):
             raise PullInputError("account_id", f'account_id: "{account}" is not a Harvest account id.')
         tz_name = str(params.get("timezone") or "").strip() or user.profile.timezone
         if tz_name not in available_timezones():
@@ -556,5 +612,13 @@ def pull_execute(
         credentials = pull_credentials_open(sealed_credentials)
     except PullCredentialsError as exc:
         return pull_fail(data_import=data_import, message=str(exc))
-    source = pull_source_build(data_import=data_import, credentials=credentials)
-    return pull_run(data_import=data_import, source=source, progress=progress)
+    try:
+        source = pull_source_build(data_import=data_import, credentials=credentials)
+        return pull_run(data_import=data_import, source=source, progress=progress)
+    except Exception as exc:
+        # Whatever escaped `pull_run` (e.g. while pausing for a quota): never left "processing".
+        # Only the type and frames are logged; a message may quote a credential.
+        logger.error("Import %s stopped on an unexpected error %s:\n%s", import_id, type(exc).__name__,
+                     "".join(traceback.format_tb(exc.__traceback__)))
+        return pull_fail(data_import=data_import, message="The import stopped on an unexpected error; "
+                                                         "pages already written are kept. Try again later.")

@@ -15,10 +15,11 @@ All API times are UTC.
 """
 
 import json
+import logging
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,8 @@ from timetracker.services import project_get_or_create, tag_get_or_create
 
 from .models import DataImport
 from .pulls import SourceEntry, SourcePage, SourceUser
+
+logger = logging.getLogger(__name__)
 
 SOURCE_SYSTEM = "toggl"
 AUTH_ERROR = "Toggl rejected the API token"
@@ -119,7 +122,8 @@ def parse_api_time(value: str | None) -> datetime | None:
     """Toggl writes UTC as `…Z` or `…+00:00`; both parse to an aware datetime."""
     if not value:
         return None
-    return datetime.fromisoformat(value)  # Python ≥ 3.11 reads the "Z" suffix
+    parsed = datetime.fromisoformat(value)  # Python ≥ 3.11 reads the "Z" suffix
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # API times are UTC
 
 
 @dataclass
@@ -208,6 +212,7 @@ class TogglSource:
     def __init__(self, *, token: str, workspace_id: str, start: date, end: date):
         self.client = TogglClient(token=token)
         self.workspace_id = str(workspace_id)
+        self.source_account = self.workspace_id.strip()
         self.start, self.end = start, end
         self.catalog = TogglCatalog()
         self.tz = ZoneInfo("UTC")
@@ -317,7 +322,20 @@ class TogglSource:
         self, *, entry_id, user_id, project_id, task_id, billable, description, tags, tag_ids, start, stop,
         duration, deleted: bool = False,
     ) -> SourceEntry:
-        start_at, stop_at = parse_api_time(start), parse_api_time(stop)
+        for name, value in (("start", start), ("stop", stop)):
+            if deleted:  # a tombstone needs no times
+                break
+            try:
+                parse_api_time(value)
+            except (ValueError, TypeError):
+                return SourceEntry(
+                    source_id=str(entry_id), source_user_id=str(user_id or ""), deleted=deleted,
+                    error=f'Toggl entry {entry_id}: {name} "{value}" is not a date and time; not imported',
+                )
+        try:
+            start_at, stop_at = parse_api_time(start), parse_api_time(stop)
+        except (ValueError, TypeError):
+            start_at = stop_at = None
         # Any negative duration means running, whatever its size (v8 wrote −start epoch).
         running = stop_at is None or (duration is not None and duration < 0)
         entry = SourceEntry(
@@ -343,6 +361,8 @@ MAX_EXPORT_MEMBERS = 5000
 MAX_EXPORT_MEMBER_BYTES = 20 * 1024 * 1024
 MAX_EXPORT_TOTAL_BYTES = 100 * 1024 * 1024
 REQUIRED_EXPORT_FILES = ("clients.json", "projects.json")
+# The files read (besides tasks/<project id>.json); each must be a list of objects.
+LIST_EXPORT_FILES = (*REQUIRED_EXPORT_FILES, "tags.json", "workspace_users.json")
 
 
 class TogglExportError(Exception):
@@ -395,6 +415,13 @@ def toggl_export_read(upload) -> dict[str, list]:
     for required in REQUIRED_EXPORT_FILES:
         if required not in files:
             raise TogglExportError(f'File "{required}" missing in ZIP')
+    for name, content in files.items():
+        parts = PurePosixPath(name).parts
+        read = name in LIST_EXPORT_FILES or (len(parts) == 2 and parts[0] == "tasks")
+        if not read or (content is None and name not in REQUIRED_EXPORT_FILES):
+            continue
+        if not isinstance(content, list) or not all(isinstance(item, dict) for item in content):
+            raise TogglExportError(f'"{name}" is not in Toggl\'s export format (expected a list of objects).')
     return files
 
 
@@ -425,7 +452,9 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
             clients=files["clients.json"], projects=files["projects.json"], tasks=tasks,
             tags=files.get("tags.json") or [], task_project_override=task_project,
         )
-    except (TogglExportError, KeyError, TypeError) as exc:
+    except Exception as exc:  # never leave the record "processing"
+        if not isinstance(exc, (TogglExportError, KeyError, TypeError, AttributeError, ValueError)):
+            logger.error("Toggl export import %s failed on %s", data_import.pk, type(exc).__name__)
         message = str(exc) if isinstance(exc, TogglExportError) else "The export's JSON files are not in Toggl's format."
         DataImport.objects.filter(pk=data_import.pk).update(
             status=DataImport.Status.FAILED, status_message=message, finished_at=timezone.now()

@@ -169,6 +169,10 @@ class TimeEntry(SourceMixin):
     duration_seconds = models.PositiveIntegerField(default=0)
     notes = models.TextField(blank=True, default="")
     billable = models.BooleanField(default=True)
+    # The Toggl workspace / Harvest account a pulled entry came from: a pull's clean-up of
+    # entries deleted at the source only ever removes entries of its own account. A database
+    # default too, so raw inserts (bench scripts, older backups) that do not name it still work.
+    source_account = models.CharField(max_length=64, blank=True, default="", db_default="")
     tags = models.ManyToManyField(Tag, blank=True, related_name="time_entries")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -179,3 +179,53 @@ def test_more_entries_than_announced_stops_the_pull(alice_client, fake_harvest, 
     assert (data_import.status, data_import.status_message) == (
         "failed", "Harvest returned more entries (4) than it announced (3); stopped.")
     assert data_import.processed_records == 2  # the first page; the import is visibly incomplete
+
+
+def test_a_second_account_deletes_nothing_of_the_first_and_a_rerun_still_sweeps(
+    charlie_client, charlie, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    # The admin path (entries of users mapped by e-mail) too: alice's entries come from 424242.
+    fake_harvest.users = [{"id": 11, "first_name": "Alice", "last_name": "A", "email": "alice@example.com"}]
+    first_entries = [harvest_entry(n, f"2024-04-0{n}", hours=1, user_id=11 if n % 2 else 1782959) for n in range(1, 9)]
+    fake_harvest.entries = first_entries
+    kwargs = {"start": "2024-04-01", "end": "2024-04-30", "timezone": "UTC", "map_users_by_email": True}
+    first = pull(charlie_client, django_capture_on_commit_callbacks, **kwargs)
+    assert first.created_records == 8
+    # An entry imported before entries recorded their account: no other account may sweep it.
+    TimeEntry.objects.create(owner=alice, project=Project.objects.get(), source_system="harvest", source_id="4711", start=datetime(2024, 4, 9, tzinfo=UTC),
+                             end=datetime(2024, 4, 9, 1, tzinfo=UTC), duration_seconds=3600)
+
+    fake_harvest.account_id, fake_harvest.entries = "555", [harvest_entry(5551, "2024-04-10", hours=2, user_id=11)]
+    second = pull(charlie_client, django_capture_on_commit_callbacks, account_id="555", **kwargs)
+    assert second.status_message == "Imported from Harvest: 1 created, 0 updated, 0 unchanged, 0 deleted, 0 skipped"
+    assert TimeEntry.objects.filter(source_system="harvest").count() == 10
+
+    # A rerun of the first account still removes what was deleted there, and only that.
+    fake_harvest.account_id, fake_harvest.entries = "424242", [e for e in first_entries if e["id"] not in (2, 3)]
+    rerun = pull(charlie_client, django_capture_on_commit_callbacks, account_id="424242", **kwargs)
+    assert (rerun.unchanged_records, rerun.deleted_records) == (6, 2)
+    assert sorted(TimeEntry.objects.values_list("source_id", flat=True)) == sorted(
+        ["1", "4", "5", "6", "7", "8", "4711", "5551"])
+
+
+def test_unreadable_entries_are_reported_and_the_rest_imported(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    from .fake_toggl import Canned
+
+    good = harvest_entry(1, "2024-03-01", hours=1)
+    bad_clock = harvest_entry(2, "2024-03-02", hours=1, started="25:00pm")
+    huge = harvest_entry(3, "2024-03-03", hours=1e300)
+    body = {"time_entries": [{"id": 777}, good, bad_clock, huge], "per_page": 4, "total_pages": 1,
+            "total_entries": 4, "page": 1, "next_page": None, "links": {"next": None}}
+    fake_harvest.script("/v2/time_entries", [Canned(status=200, headers={"Content-Type": "application/json"},
+                                                    body=json.dumps(body))])
+    data_import = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert data_import.status == "completed_with_errors", data_import.status_message
+    assert (data_import.processed_records, data_import.created_records, data_import.failed_records) == (4, 1, 3)
+    assert [e["message"] for e in data_import.row_errors] == [
+        "Harvest entry 777: spent_date is missing; not imported",
+        'Harvest entry 2: unreadable Harvest time "25:00pm"; not imported',
+        'Harvest entry 3: hours "1e+300" is not a number of hours between 0 and 1000; not imported',
+    ]
+    assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["1"]

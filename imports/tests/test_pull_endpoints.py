@@ -112,3 +112,30 @@ def test_openapi_schema_documents_the_pull_endpoints(alice_client):
     assert set(toggl_op["responses"]) == {"200", "202", "400"}
     assert "/api/v1/import/harvest" in schema["paths"]
     assert "workspace_id" in schema["components"]["schemas"]["TogglPullInput"]["properties"]
+
+
+LEAKY_TOKENS = ["LEAKME-harvest\n-token-456", "tökén€", "LEAKME\r-toggl"]
+
+
+def test_tokens_that_cannot_be_sent_are_refused_at_every_entry_point(client, alice_client, alice, api_token, caplog):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    import pytest
+
+    bearer = api_token(alice, "write:time_entries")
+    message = "The token contains characters that cannot be sent (line breaks or non-ASCII); paste it again."
+    for bad in LEAKY_TOKENS:
+        for url, body in (("/api/import/harvest", HARVEST_BODY), ("/api/import/toggl", TOGGL_BODY)):
+            response = alice_client.post(url, {**body, "token": bad}, content_type="application/json")
+            assert (response.status_code, response.json()["error"]) == (400, message)
+        response = client.post("/api/v1/import/harvest", {**HARVEST_BODY, "token": bad},
+                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+        assert (response.status_code, response.json()["error"]) == (400, message)
+        with pytest.raises(CommandError, match="cannot be sent"):
+            call_command("import_harvest", user="alice", account_id="424242", token=bad, start="2024-01-01",
+                         end="2024-01-31")
+    response = alice_client.post("/api/import/harvest", {**HARVEST_BODY, "account_id": "４２４２"},
+                                 content_type="application/json")
+    assert response.status_code == 400
+    assert DataImport.objects.count() == 0
+    assert not any(bad in record.getMessage() for record in caplog.records for bad in LEAKY_TOKENS)

@@ -275,3 +275,86 @@ def test_a_pull_killed_mid_way_blocks_only_until_it_shows_no_progress(
         == "failed"
     assert TimeEntry.objects.filter(owner=alice).count() == 7
     assert pulls.pull_stale_after() == timedelta(seconds=30 * 4 + 600)
+
+
+@pytest.mark.parametrize("bad", ["LEAKME-harvest\n-token-456", "tökén€"])
+def test_a_token_that_reached_the_task_anyway_fails_cleanly_and_is_never_logged(
+    alice, fake_harvest, sleeps, caplog, bad
+):
+    options = {"start": "2024-03-01", "end": "2024-03-31", "map_users_by_email": False, "account_id": "424242",
+               "timezone": "UTC"}
+    data_import = DataImport.objects.create(owner=alice, import_type="harvest", options=options)
+    caplog.set_level("DEBUG")
+    outcome = pull_execute(import_id=data_import.pk,
+                           sealed_credentials=pull_credentials_seal({"token": bad, "account_id": "424242"}))
+    data_import.refresh_from_db()
+    assert outcome.status == "failed" and "cannot be sent" in data_import.status_message
+    assert "unexpected error" not in data_import.status_message and bad not in data_import.status_message
+    assert fake_harvest.requests == []
+    logged = [record.getMessage() + str(record.exc_info or "") + str(record.exc_text or "")
+              for record in caplog.records]
+    assert not any(bad in text or "LEAKME" in text or "tökén" in text for text in logged)
+
+
+@pytest.mark.parametrize("header", ["1e12", "inf", "soon", "-5"])
+def test_toggl_402_with_a_nonsense_reset_waits_a_sane_time_and_never_stays_processing(
+    alice, fake_toggl, sleeps, django_capture_on_commit_callbacks, header
+):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=402, headers={"X-Toggl-Quota-Resets-In": header}, body="quota")])
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "waiting", data_import.status_message
+    minutes = 1 if header == "-5" else 60
+    assert data_import.status_message.endswith(f"resuming in {minutes} min)")
+    assert sleeps == []
+
+
+def test_harvest_429_with_a_retry_after_of_hours_fails_instead_of_sleeping(
+    alice, fake_harvest, sleeps, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [harvest_entry(1, "2024-03-01", hours=1)]
+    fake_harvest.script("/v2/time_entries", [Canned(status=429, headers={"Retry-After": "100000"}, body="slow down")])
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest asked to wait 1667 min before the next request (more than 15 min); try again later.")
+    assert sleeps == []
+    # Nothing is left behind that would block the next pull.
+    assert run_harvest(alice, django_capture_on_commit_callbacks).status == "completed"
+
+
+def endless_harvest_pages(fake, count: int, **announced) -> None:
+    pages = []
+    for n in range(count):
+        body = {"time_entries": [], "per_page": 2, **announced,
+                "links": {"next": f"{fake.url}/v2/time_entries?cursor=c{n}&per_page=2"}}
+        pages.append(Canned(status=200, headers={"Content-Type": "application/json"}, body=json.dumps(body)))
+    fake.script("/v2/time_entries", pages)
+
+
+def test_harvest_pages_beyond_the_announced_total_stop_the_pull(
+    alice, fake_harvest, sleeps, django_capture_on_commit_callbacks
+):
+    endless_harvest_pages(fake_harvest, 20, total_pages=2, total_entries=0)
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest kept sending next pages (more than 3); stopped so that the pull ends.")
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 4
+
+
+def test_endless_pages_without_totals_stop_at_the_hard_maximum(
+    alice, fake_harvest, fake_toggl, sleeps, settings, django_capture_on_commit_callbacks
+):
+    settings.PULL_MAX_PAGES = 5
+    endless_harvest_pages(fake_harvest, 20)
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest kept sending next pages (more than 5); stopped so that the pull ends.")
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 6
+
+    fake_toggl.script(REPORT, [Canned(status=200, headers={"Content-Type": "application/json",
+                                                          "X-Next-ID": str(n), "X-Next-Row-Number": str(n)},
+                                      body="[]") for n in range(1, 21)])
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl kept sending next pages (more than 5); stopped so that the pull ends.")
+    assert len(fake_toggl.requests_to(REPORT)) == 6

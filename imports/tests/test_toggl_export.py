@@ -105,3 +105,16 @@ def test_unsafe_or_broken_zips_are_refused_and_write_nothing(alice_client, monke
 def test_upload_over_the_size_cap_gets_413(alice_client, settings):
     settings.MAX_UPLOAD_SIZE = 100
     assert_refused(alice_client, b"x" * 101, "The file is larger than 100 bytes.", status=413)
+
+
+def test_json_files_of_the_wrong_shape_are_refused_and_leave_nothing_processing(alice_client):
+    ok = {"clients.json": b"[]", "projects.json": b"[]"}
+    shape = "is not in Toggl&#x27;s export format (expected a list of objects)."
+    assert_refused(alice_client, zip_of({**ok, "projects.json": b"[1,2,3]"}), f"&quot;projects.json&quot; {shape}")
+    assert_refused(alice_client, zip_of({**ok, "clients.json": b'{"a":1}'}), f"&quot;clients.json&quot; {shape}")
+    assert_refused(alice_client, zip_of({**ok, "tags.json": b'"x"'}), f"&quot;tags.json&quot; {shape}")
+    assert_refused(alice_client, zip_of({**ok, "workspace_users.json": b"[null]"}),
+                   f"&quot;workspace_users.json&quot; {shape}")
+    assert_refused(alice_client, zip_of({**ok, "tasks/12.json": b"[[]]"}), f"&quot;tasks/12.json&quot; {shape}")
+    assert not DataImport.objects.filter(status="processing").exists()
+    assert DataImport.objects.filter(status="failed").count() == 5

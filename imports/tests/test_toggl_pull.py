@@ -164,6 +164,10 @@ def test_bad_token_fails_at_once_with_a_clear_message(alice_client, alice, fake_
         ({"workspace_id": "abc"}, "workspace_id", 'workspace_id: "abc" is not a Toggl workspace id.'),
         ({"start": "2024-13-01"}, "start", 'start: "2024-13-01" is not a date (YYYY-MM-DD).'),
         ({"start": "2024-02-01", "end": "2024-01-01"}, "end", "end: 2024-01-01 is before start 2024-02-01."),
+        ({"start": "2024-04-01", "end": "9999-12-31"}, "end", "end: 9999-12-31 is outside the years 1900–2200."),
+        ({"start": "0001-01-01", "end": "2024-01-01"}, "start", "start: 0001-01-01 is outside the years 1900–2200."),
+        ({"start": "1990-01-01", "end": "2024-01-01"}, "end",
+         "end: the range 1990-01-01 to 2024-01-01 is longer than 20 years; pull it in parts."),
         ({"token": ""}, "token", "Missing required fields: token"),
         ({"token": "", "workspace_id": "", "end": ""}, "token", "Missing required fields: token, workspace_id, end"),
         ({"map_users_by_email": True}, "map_users_by_email",
@@ -263,3 +267,45 @@ def test_a_second_pull_of_the_same_workspace_waits_for_the_first(alice_client, a
     other = alice_client.post("/api/import/toggl", data=json.dumps({**body, "workspace_id": "7"}),
                               content_type="application/json")
     assert other.status_code == 202
+
+
+def test_a_second_workspace_deletes_nothing_of_the_first_and_a_rerun_still_sweeps(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    toggl_workspace(fake_toggl)
+    first = DataImport.objects.get(pk=start_pull(alice_client, django_capture_on_commit_callbacks).json()["import_id"])
+    assert first.created_records == 7
+    # Imported before entries recorded their workspace: no other workspace may sweep it.
+    TimeEntry.objects.create(owner=alice, project=Project.objects.get(name="Website"), source_system="toggl", source_id="4711", start=datetime(2024, 3, 1, tzinfo=UTC),
+                             end=datetime(2024, 3, 1, 1, tzinfo=UTC), duration_seconds=3600)
+    rows = fake_toggl.rows
+    fake_toggl.workspace_id, fake_toggl.rows = 3000003, []
+    fake_toggl.add_entry(entry_id=7001, start="2024-04-01T08:00:00+00:00", stop="2024-04-01T09:00:00+00:00")
+    other = start_pull(alice_client, django_capture_on_commit_callbacks, workspace_id="3000003")
+    other = DataImport.objects.get(pk=other.json()["import_id"])
+    assert (other.status, other.created_records, other.deleted_records) == ("completed", 1, 0)
+    assert TimeEntry.objects.filter(owner=alice, source_system="toggl").count() == 9
+
+    fake_toggl.workspace_id, fake_toggl.rows = WS, [r for r in rows if r["time_entries"][0]["id"] != 1005]
+    rerun = DataImport.objects.get(pk=start_pull(alice_client, django_capture_on_commit_callbacks).json()["import_id"])
+    assert (rerun.status, rerun.unchanged_records, rerun.deleted_records) == ("completed", 6, 1)
+    assert not TimeEntry.objects.filter(source_id="1005").exists()
+    assert TimeEntry.objects.filter(source_id__in=["7001", "4711"]).count() == 2
+
+
+def test_an_entry_with_an_unreadable_start_is_reported_and_keeps_its_earlier_copy(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=11, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    fake_toggl.add_entry(entry_id=12, start="2024-01-03T08:00:00+00:00", stop="2024-01-03T09:00:00+00:00")
+    start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    broken = fake_toggl.rows.pop()["time_entries"][0]
+    fake_toggl.rows[0]["time_entries"].append({**broken, "start": "not a date"})  # the fake filters rows by the first
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert data_import.status == "completed_with_errors", data_import.status_message
+    assert (data_import.processed_records, data_import.unchanged_records, data_import.failed_records,
+            data_import.deleted_records) == (2, 1, 1, 0)
+    assert [e["message"] for e in data_import.row_errors] == [
+        'Toggl entry 12: start "not a date" is not a date and time; not imported']
+    assert TimeEntry.objects.filter(owner=alice).count() == 2

@@ -11,6 +11,7 @@
 """
 
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -57,13 +58,31 @@ class RetryPolicy:
         return delay + random.uniform(0, delay / 2)
 
 
+# The longest 429 `Retry-After` waited for in the request; a longer one fails the request
+# ("try again later") instead of holding a worker for hours.
+MAX_RETRY_AFTER_SECONDS = 15 * 60
+# Toggl's quota resets within the hour; a reset header that is missing, unreadable or
+# further away than this counts as this.
+QUOTA_RESET_DEFAULT_SECONDS = 3600
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value.strip()))
+        seconds = float(value.strip())
     except ValueError:
         return None  # an HTTP date: rare from these APIs, fall back to backoff
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def quota_resets_in(value: str | None) -> int:
+    seconds = retry_after_seconds(value)
+    if seconds is None or seconds > QUOTA_RESET_DEFAULT_SECONDS:
+        return QUOTA_RESET_DEFAULT_SECONDS
+    return max(1, math.ceil(seconds))
 
 
 class ApiSession:
@@ -148,6 +167,14 @@ class ApiSession:
                 logger.warning("%s %s %s; retry %d in %.1f s", self.service_name, method, kind, transient, delay)
                 sleep(delay)
                 continue
+            except (requests.RequestException, ValueError):
+                # E.g. InvalidHeader or UnicodeEncodeError for a credential with a line break
+                # or non-Latin-1 characters: their messages quote the header value, so none
+                # of it is kept (`from None`) or logged.
+                raise ApiError(
+                    f"{self.service_name} could not be sent the request: the token or account id contains "
+                    "characters that cannot be sent (line breaks or non-ASCII); paste it again."
+                ) from None
 
             status = response.status_code
             logger.info("%s %s %s -> %s", self.service_name, method, urlsplit(url).path, status)
@@ -161,13 +188,18 @@ class ApiSession:
                 delay = retry_after_seconds(response.headers.get("Retry-After"))
                 if delay is None:
                     delay = self.policy.backoff(rate_limited)
+                if delay > MAX_RETRY_AFTER_SECONDS:
+                    raise ApiTransientError(
+                        f"{self.service_name} asked to wait {math.ceil(delay / 60)} min before the next request "
+                        f"(more than {MAX_RETRY_AFTER_SECONDS // 60} min); try again later."
+                    )
                 rate_limited += 1
                 sleep(delay)
                 continue
             if status in (401, 403):
                 raise ApiAuthError(self.auth_error_message)
             if status == 402 and "X-Toggl-Quota-Resets-In" in response.headers:
-                resets_in = int(retry_after_seconds(response.headers.get("X-Toggl-Quota-Resets-In")) or 3600)
+                resets_in = quota_resets_in(response.headers.get("X-Toggl-Quota-Resets-In"))
                 raise ApiQuotaExceeded(f"{self.service_name} API quota reached", resets_in=resets_in)
             html_burst_page = status == 400 and "html" in response.headers.get("Content-Type", "").lower()
             if status >= 500 or html_burst_page:
