@@ -34,7 +34,6 @@ from django.db import (
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from timetracker.celery import app as celery_app
 from timetracker.lib.csv_dialects import (
     CsvDecodeError,
     detect_encoding,
@@ -54,6 +53,7 @@ from .services import (
     ImportFileError,
     RowError,
     csv_read_error,
+    data_import_enqueue,
     row_width_error,
     stored_file_path,
 )
@@ -783,12 +783,7 @@ def clients_import_create(
         return data_import
     from .tasks import clients_import_task
 
-    if celery_app.conf.task_always_eager:
-        clients_import_task.delay(data_import.pk)
-        data_import.refresh_from_db()
-    else:
-        transaction.on_commit(lambda: clients_import_task.delay(data_import.pk))
-    return data_import
+    return data_import_enqueue(data_import, task=clients_import_task)
 
 
 def _finish(data_import: DataImport, *, status: str, message: str, **fields_) -> DataImport:

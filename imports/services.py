@@ -1364,12 +1364,17 @@ def csv_import_create(
 
     if not enqueue:
         return data_import
+    return data_import_enqueue(data_import, task=csv_import_task)
+
+
+def data_import_enqueue(data_import: DataImport, *, task) -> DataImport:
+    """Queue `task(data_import.pk)` once the current transaction commits; in-process mode (no
+    broker) runs it at once, since the same connection sees the row, and returns it refreshed."""
     if celery_app.conf.task_always_eager:
-        # In-process mode (no broker): the same connection sees the row, no need to wait.
-        csv_import_task.delay(data_import.pk)
+        task.delay(data_import.pk)
         data_import.refresh_from_db()
     else:
-        transaction.on_commit(lambda: csv_import_task.delay(data_import.pk))
+        transaction.on_commit(lambda: task.delay(data_import.pk))
     return data_import
 
 
