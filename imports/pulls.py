@@ -594,7 +594,8 @@ def pull_source_build(*, data_import: DataImport, credentials: dict) -> PullSour
     options = data_import.options
     start, end = date.fromisoformat(options["start"]), date.fromisoformat(options["end"])
     if data_import.import_type == DataImport.Type.TOGGL:
-        return TogglSource(token=credentials["token"], workspace_id=options["workspace_id"], start=start, end=end)
+        return TogglSource(token=credentials["token"], workspace_id=options["workspace_id"], start=start, end=end,
+                           may_update_catalog=data_import.owner.is_staff)
     return HarvestSource(
         token=credentials["token"], account_id=credentials["account_id"], start=start, end=end,
         timezone_name=options["timezone"],

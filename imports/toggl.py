@@ -136,70 +136,90 @@ class TogglCatalog:
     created: dict[str, int] = field(
         default_factory=lambda: {"clients": 0, "projects": 0, "tasks": 0, "tags": 0}
     )
+    # Existing records matched but left as they were: only staff update existing ones.
+    kept: dict[str, int] = field(
+        default_factory=lambda: {"clients": 0, "projects": 0, "tasks": 0, "tags": 0}
+    )
 
 
-def _by_source_or_name(model, *, source_id: str, lookup: dict, defaults: dict):
-    """Find a catalog row by its Toggl id, else by its natural key; remember the Toggl id."""
+def _by_source_or_name(model, *, source_id: str, lookup: dict, may_update: bool):
+    """Find a catalog row by its Toggl id, else by its natural key, else create it. Returns
+    (row, created, writable): a row that existed is only written when `may_update` (staff);
+    clients, projects, tasks and tags are shared by every user."""
     found = model.objects.filter(source_system=SOURCE_SYSTEM, source_id=source_id).first()
     created = False
     if found is None:
-        found, created = model.objects.get_or_create(**lookup, defaults=defaults)
-    if not found.source_id:
+        found, created = model.objects.get_or_create(**lookup)
+    writable = created or may_update
+    if writable and not found.source_id:
         found.source_system, found.source_id = SOURCE_SYSTEM, source_id
-    return found, created
+    return found, created, writable
 
 
 @transaction.atomic
 def toggl_catalog_upsert(
-    *, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict],
+    *, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict], may_update: bool,
     task_project_override: dict[str, str] | None = None,
 ) -> TogglCatalog:
-    """Create or update clients, projects (active and archived), tasks and tags from Toggl."""
+    """Create clients, projects (active and archived), tasks and tags from Toggl; update the
+    existing ones (archived, billable, rate, active) only when `may_update` (the importer is
+    staff). A non-admin creates what is new and leaves what exists as it is."""
     catalog = TogglCatalog()
     client_pks: dict[str, int] = {}
     for item in clients:
         archived = bool(item.get("archived"))
-        client, created = _by_source_or_name(
-            Client, source_id=str(item["id"]), lookup={"name": item["name"]}, defaults={}
+        client, created, writable = _by_source_or_name(
+            Client, source_id=str(item["id"]), lookup={"name": item["name"]}, may_update=may_update
         )
-        client.status = Client.Status.ARCHIVED if archived else (
-            Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
-        )
-        client.save()
+        if writable:
+            client.status = Client.Status.ARCHIVED if archived else (
+                Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
+            )
+            client.save()
         client_pks[str(item["id"])] = client.pk
         catalog.created["clients"] += created
+        catalog.kept["clients"] += not writable
     for item in projects:
         client_source = item.get("client_id") or item.get("cid")
         client_pk = client_pks.get(str(client_source)) if client_source else None
         archived = item.get("active") is False or item.get("status") == "archived"
-        project, created = _by_source_or_name(
-            Project, source_id=str(item["id"]),
-            lookup={"name": item["name"], "client_id": client_pk}, defaults={},
+        project, created, writable = _by_source_or_name(
+            Project, source_id=str(item["id"]), lookup={"name": item["name"], "client_id": client_pk},
+            may_update=may_update,
         )
-        project.archived = archived
-        project.billable = bool(item.get("billable"))
-        if item.get("rate") is not None:
-            project.hourly_rate = Decimal(str(item["rate"]))
-        project.save()
+        if writable:
+            project.archived = archived
+            project.billable = bool(item.get("billable"))
+            if item.get("rate") is not None:
+                project.hourly_rate = Decimal(str(item["rate"]))
+            project.save()
         catalog.projects[str(item["id"])] = project.pk
         catalog.created["projects"] += created
+        catalog.kept["projects"] += not writable
     for item in tasks:
         project_source = (task_project_override or {}).get(str(item["id"])) or str(item.get("project_id"))
         project_pk = catalog.projects.get(project_source)
         if project_pk is None:
             continue  # a task of a project the token cannot see
-        task, created = _by_source_or_name(
-            Task, source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]}, defaults={}
+        task, created, writable = _by_source_or_name(
+            Task, source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]},
+            may_update=may_update,
         )
-        task.active = item.get("active") is not False
-        task.save()
+        if writable:
+            task.active = item.get("active") is not False
+            task.save()
         catalog.tasks[str(item["id"])] = task.pk
         catalog.created["tasks"] += created
+        catalog.kept["tasks"] += not writable
     for item in tags:
-        tag, created = _by_source_or_name(Tag, source_id=str(item["id"]), lookup={"name": item["name"]}, defaults={})
-        tag.save()
+        tag, created, writable = _by_source_or_name(
+            Tag, source_id=str(item["id"]), lookup={"name": item["name"]}, may_update=may_update
+        )
+        if writable:
+            tag.save()
         catalog.tags[str(item["id"])] = tag.pk
         catalog.created["tags"] += created
+        catalog.kept["tags"] += not writable
     return catalog
 
 
@@ -209,8 +229,10 @@ class TogglSource:
     source_system = SOURCE_SYSTEM
     label = "Toggl"
 
-    def __init__(self, *, token: str, workspace_id: str, start: date, end: date):
+    def __init__(self, *, token: str, workspace_id: str, start: date, end: date, may_update_catalog: bool = False):
         self.client = TogglClient(token=token)
+        # Staff only: update existing (shared) clients, projects, tasks and tags from Toggl.
+        self.may_update_catalog = may_update_catalog
         self.workspace_id = str(workspace_id)
         self.source_account = self.workspace_id.strip()
         self.start, self.end = start, end
@@ -227,7 +249,7 @@ class TogglSource:
         ws = self.workspace_id
         self.catalog = toggl_catalog_upsert(
             clients=self.client.clients(ws), projects=self.client.projects(ws),
-            tasks=self.client.tasks(ws), tags=self.client.tags(ws),
+            tasks=self.client.tasks(ws), tags=self.client.tags(ws), may_update=self.may_update_catalog,
         )
 
     def users(self) -> list[SourceUser]:
@@ -450,7 +472,7 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
                 raise TogglExportError("Invalid identifier in import data")
         catalog = toggl_catalog_upsert(
             clients=files["clients.json"], projects=files["projects.json"], tasks=tasks,
-            tags=files.get("tags.json") or [], task_project_override=task_project,
+            tags=files.get("tags.json") or [], task_project_override=task_project, may_update=owner.is_staff,
         )
     except Exception as exc:  # never leave the record "processing"
         if not isinstance(exc, (TogglExportError, KeyError, TypeError, AttributeError, ValueError)):
@@ -472,6 +494,7 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
     total = sum(len(files.get(f) or []) for f in ("clients.json", "projects.json", "tags.json")) + len(tasks)
     data_import.summary = {
         "created": counts,
+        "kept": catalog.kept,
         "users": {"matched": users_matched, "unmatched": users_unmatched},
     }
     data_import.total_records = data_import.processed_records = data_import.successful_records = total
@@ -482,6 +505,8 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
         f"Toggl account export: {counts['clients']} clients, {counts['projects']} projects, "
         f"{counts['tasks']} tasks, {counts['tags']} tags created"
     )
+    if kept := sum(catalog.kept.values()):
+        data_import.status_message += f"; {kept} already here kept unchanged (only administrators update them)"
     data_import.finished_at = timezone.now()
     data_import.save()
     return data_import

@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -309,3 +310,21 @@ def test_an_entry_with_an_unreadable_start_is_reported_and_keeps_its_earlier_cop
     assert [e["message"] for e in data_import.row_errors] == [
         'Toggl entry 12: start "not a date" is not a date and time; not imported']
     assert TimeEntry.objects.filter(owner=alice).count() == 2
+
+
+def test_a_non_admin_pull_changes_no_existing_client_or_project(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    acme = Client.objects.create(name="Acme Corp", status="active")
+    Project.objects.create(name="Website", client=acme, billable=False, hourly_rate="80.00")
+    fake_toggl.clients = [{"id": 64890399, "wid": WS, "archived": True, "name": "Acme Corp"}]
+    fake_toggl.projects = [{"id": 200880671, "workspace_id": WS, "client_id": 64890399, "name": "Website",
+                            "active": False, "billable": True, "rate": 999}]
+    fake_toggl.add_entry(entry_id=31, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00",
+                         project_id=200880671)
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    assert DataImport.objects.get(pk=response.json()["import_id"]).status == "completed"
+    assert list(Client.objects.values_list("name", "status", "source_id")) == [("Acme Corp", "active", "")]
+    assert list(Project.objects.values_list("name", "archived", "billable", "hourly_rate", "source_id")) == [
+        ("Website", False, False, Decimal("80.00"), "")]
+    assert TimeEntry.objects.get(owner=alice).project.name == "Website"  # mapped to the existing project
