@@ -447,6 +447,21 @@ def toggl_export_read(upload) -> dict[str, list]:
     return files
 
 
+def _export_users_matched(*, owner, people: list[dict]) -> dict:
+    """The export's users matched to ours by e-mail, for admins. Anyone else learns nothing
+    about other accounts: their report only counts the users in the file."""
+    if not owner.is_staff:
+        return {"in_export": len(people), "matched_by_email": False}
+    matched, unmatched = [], []
+    User = get_user_model()
+    for person in people:
+        email = (person.get("email") or "").strip()
+        local = User.objects.filter(email__iexact=email).first() if email else None
+        record = {"name": person.get("name") or "", "email": email}
+        (matched if local else unmatched).append({**record, "user": local.username} if local else record)
+    return {"in_export": len(people), "matched_by_email": True, "matched": matched, "unmatched": unmatched}
+
+
 def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
     """Import clients, projects, tasks and tags of a Toggl account export; match its users by
     e-mail (reported, not created). The history shows the result either way."""
@@ -483,19 +498,12 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
         )
         data_import.refresh_from_db()
         return data_import
-    users_matched, users_unmatched = [], []
-    User = get_user_model()
-    for person in files.get("workspace_users.json") or []:
-        email = (person.get("email") or "").strip()
-        local = User.objects.filter(email__iexact=email).first() if email else None
-        record = {"name": person.get("name") or "", "email": email}
-        (users_matched if local else users_unmatched).append({**record, "user": local.username} if local else record)
     counts = catalog.created
     total = sum(len(files.get(f) or []) for f in ("clients.json", "projects.json", "tags.json")) + len(tasks)
     data_import.summary = {
         "created": counts,
         "kept": catalog.kept,
-        "users": {"matched": users_matched, "unmatched": users_unmatched},
+        "users": _export_users_matched(owner=owner, people=files.get("workspace_users.json") or []),
     }
     data_import.total_records = data_import.processed_records = data_import.successful_records = total
     data_import.created_records = sum(counts.values())

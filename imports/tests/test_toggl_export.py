@@ -43,7 +43,8 @@ def test_solidtime_toggl_export_fixture(alice_client, alice):
     assert data_import.summary == {
         "created": {"clients": 2, "projects": 3, "tasks": 2, "tags": 2},
         "kept": {"clients": 0, "projects": 0, "tasks": 0, "tags": 0},
-        "users": {"matched": [], "unmatched": [{"name": "Peter Tester", "email": "peter.test@email.test"}]},
+        # alice is no admin: users are not matched against the accounts here.
+        "users": {"in_export": 1, "matched_by_email": False},
     }
     assert list(Client.objects.values_list("name", "status")) == [
         ("Big Company", "active"), ("Other Company (Archived)", "archived")]
@@ -67,16 +68,28 @@ def test_solidtime_toggl_export_fixture(alice_client, alice):
     assert (Client.objects.count(), Project.objects.count(), Task.objects.count(), Tag.objects.count()) == (2, 3, 2, 2)
 
 
-def test_account_export_sample_matches_users_by_email(alice_client, alice):
+def test_account_export_sample_matches_users_by_email_for_an_admin(charlie_client, alice):
     folder = SAMPLES_DIR / "toggl" / "account_export"
     alice.email = "peter.test@email.test"
     alice.save()
     payload = zip_of({p.name: p.read_bytes() for p in folder.iterdir()})
-    assert upload(alice_client, payload).status_code == 302
+    assert upload(charlie_client, payload).status_code == 302
     data_import = DataImport.objects.get()
     assert data_import.summary["created"] == {"clients": 1, "projects": 2, "tasks": 0, "tags": 0}
-    assert data_import.summary["users"]["matched"] == [
-        {"name": "Peter Tester", "email": "peter.test@email.test", "user": "alice"}]
+    assert data_import.summary["users"] == {"in_export": 1, "matched_by_email": True, "matched": [
+        {"name": "Peter Tester", "email": "peter.test@email.test", "user": "alice"}], "unmatched": []}
+
+
+def test_a_non_admin_export_report_names_no_other_account(bob_client, alice):
+    alice.email = "DEMO@example.com"
+    alice.save()
+    users = b'[{"name": "Demo", "email": "demo@example.com"}, {"name": "Nobody", "email": "no@where.test"}]'
+    payload = zip_of({"clients.json": b"[]", "projects.json": b"[]", "workspace_users.json": users})
+    assert upload(bob_client, payload).status_code == 302
+    data_import = DataImport.objects.get()
+    assert data_import.summary["users"] == {"in_export": 2, "matched_by_email": False}
+    page = bob_client.get("/import-export/toggl/").content.decode()
+    assert "alice" not in page and "without an account here" not in page
 
 
 def assert_refused(client, payload: bytes, message: str, status: int = 400):
