@@ -10,7 +10,8 @@ Endpoints used (Toggl Track API v9 and Reports API v3, basic auth `<token>:api_t
   the next page is requested with the `X-Next-ID` / `X-Next-Row-Number` response headers as
   `first_id` / `first_row_number`, until they are absent.
 - `GET /api/v9/me/time_entries?since=<unix>` — recent changes including tombstones
-  (`server_deleted_at`) and the running timer; it only reaches about three months back.
+  (`server_deleted_at`) and the running timer; it only reaches about three months back and
+  covers all the user's workspaces (filtered on `workspace_id`).
 All API times are UTC.
 """
 
@@ -312,6 +313,9 @@ class TogglSource:
         if range_end < horizon:
             return
         for item in self.client.time_entries_since(max(range_start, horizon)):
+            # `/me/time_entries` lists every workspace of the user: only this one's belong here.
+            if str(item.get("workspace_id") or item.get("wid") or "") != self.workspace_id:
+                continue
             entry = self._entry(
                 entry_id=item["id"], user_id=item.get("user_id") or item.get("uid"),
                 project_id=item.get("project_id") or item.get("pid"), task_id=item.get("task_id") or item.get("tid"),

@@ -328,3 +328,25 @@ def test_a_non_admin_pull_changes_no_existing_client_or_project(
     assert list(Project.objects.values_list("name", "archived", "billable", "hourly_rate", "source_id")) == [
         ("Website", False, False, Decimal("80.00"), "")]
     assert TimeEntry.objects.get(owner=alice).project.name == "Website"  # mapped to the existing project
+
+
+def test_recent_entries_of_the_users_other_workspaces_are_not_pulled(
+    alice_client, alice, fake_toggl, monkeypatch, django_capture_on_commit_callbacks
+):
+    from imports import toggl
+
+    monkeypatch.setattr(toggl, "clock", lambda: datetime(2024, 1, 20, tzinfo=UTC))
+    fake_toggl.since_entries = [
+        {"id": 41, "workspace_id": WS, "user_id": 1000001, "start": "2024-01-10T08:00:00Z",
+         "stop": "2024-01-10T09:00:00Z", "duration": 3600, "description": "here"},
+        {"id": 42, "workspace_id": 9999999, "user_id": 1000001, "start": "2024-01-11T08:00:00Z",
+         "stop": "2024-01-11T09:00:00Z", "duration": 3600, "description": "other workspace"},
+        {"id": 43, "workspace_id": 9999999, "user_id": 1000001, "start": "2024-01-12T08:00:00Z", "stop": None,
+         "duration": -1, "description": "other workspace, running"},
+    ]
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert (data_import.status, data_import.created_records, data_import.skipped_records) == ("completed", 1, 0)
+    assert list(TimeEntry.objects.values_list("source_id", "source_account", "notes")) == [
+        ("41", str(WS), "here")]
+    assert data_import.summary["running_timers"] == []
