@@ -240,6 +240,9 @@ def _write_page(
                 counts["skipped"] += 1
             continue
         if entry.running:
+            if current is not None:
+                # Restarted at the source: still there, so the sweep keeps our copy (not updated).
+                touched.append(current.pk)
             counts["skipped"] += 1
             summary.setdefault("running_timers", []).append({
                 "source_id": entry.source_id,

@@ -229,3 +229,17 @@ def test_unreadable_entries_are_reported_and_the_rest_imported(
         'Harvest entry 3: hours "1e+300" is not a number of hours between 0 and 1000; not imported',
     ]
     assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["1"]
+
+
+def test_an_entry_restarted_at_the_source_keeps_its_copy(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [harvest_entry(1, "2024-03-01", hours=1), harvest_entry(2, "2024-03-02", hours=2)]
+    pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    fake_harvest.entries[1] = harvest_entry(2, "2024-03-02", hours=2.5, running=True)
+    rerun = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert (rerun.status, rerun.unchanged_records, rerun.skipped_records, rerun.deleted_records) == (
+        "completed", 1, 1, 0)
+    assert [t["source_id"] for t in rerun.summary["running_timers"]] == ["2"]
+    assert list(TimeEntry.objects.order_by("source_id").values_list("source_id", "duration_seconds")) == [
+        ("1", 3600), ("2", 7200)]

@@ -350,3 +350,21 @@ def test_recent_entries_of_the_users_other_workspaces_are_not_pulled(
     assert list(TimeEntry.objects.values_list("source_id", "source_account", "notes")) == [
         ("41", str(WS), "here")]
     assert data_import.summary["running_timers"] == []
+
+
+def test_an_entry_restarted_at_the_source_keeps_its_copy(
+    alice_client, alice, fake_toggl, monkeypatch, django_capture_on_commit_callbacks
+):
+    from imports import toggl
+
+    monkeypatch.setattr(toggl, "clock", lambda: datetime(2024, 1, 20, tzinfo=UTC))
+    fake_toggl.add_entry(entry_id=51, start="2024-01-10T08:00:00+00:00", stop="2024-01-10T09:00:00+00:00")
+    start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    # Running again: the report leaves it out, /me/time_entries shows it running.
+    fake_toggl.rows = []
+    fake_toggl.since_entries = [{"id": 51, "workspace_id": WS, "user_id": 1000001, "start": "2024-01-10T08:00:00Z",
+                                 "stop": None, "duration": -1, "description": ""}]
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    rerun = DataImport.objects.get(pk=response.json()["import_id"])
+    assert (rerun.status, rerun.skipped_records, rerun.deleted_records) == ("completed", 1, 0)
+    assert list(TimeEntry.objects.values_list("source_id", "duration_seconds")) == [("51", 3600)]
