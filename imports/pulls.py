@@ -6,7 +6,8 @@ killed at any moment leaves either the whole page and its cursor or neither: the
 task continues from the checkpoint and counts nothing twice. Entries are upserted by
 (owner, source system, source id), so replaying a page is harmless anyway.
 
-Deletions: every entry the source still has is "touched" during the pull (its `updated_at`
+Deletions: every copy of an entry the source still returns (whichever of the pull's owners
+has it: the importer, or users mapped by e-mail) is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
 skewed clocks agree); at the end, entries of that source, account (Toggl workspace or Harvest
 account, `TimeEntry.source_account`), owners and date range that were not touched
@@ -186,9 +187,10 @@ def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry, sourc
 
 def _write_page(
     *, data_import: DataImport, source_system: str, entries: list[SourceEntry], owner_map: dict[str, int],
-    summary: dict, revisit: bool = False, source_account: str = "",
+    summary: dict, revisit: bool = False, source_account: str = "", sweep_owner_ids: set[int] = frozenset(),
 ) -> dict[str, int]:
-    """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
+    """Upsert one page; returns the counts it adds. Runs inside the page's transaction.
+    `sweep_owner_ids`: the owners whose entries the final sweep may remove."""
     counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0, "failed": 0}
     importer_id = data_import.owner_id
 
@@ -289,6 +291,14 @@ def _write_page(
         # Marks the entries as still present at the source (see the module docstring), and
         # records the account they belong to (entries imported before it was recorded adopt it).
         TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now(), source_account=source_account)
+    live_ids = {entry.source_id for entry in entries if entry.source_id and not entry.deleted}
+    if live_ids and sweep_owner_ids:
+        # Other owners' copies of entries the source still has (e.g. a user's own pull of the
+        # account an admin now pulls mapping users by e-mail) are live too: the sweep keeps them.
+        TimeEntry.objects.filter(
+            source_system=source_system, source_account=source_account, source_id__in=live_ids,
+            owner_id__in=sweep_owner_ids,
+        ).exclude(pk__in=touched).update(updated_at=Now())
     return counts
 
 
@@ -335,6 +345,8 @@ def pull_run(
         if unmatched:
             data_import.summary = {**data_import.summary, "unmatched_users": unmatched}
             data_import.save(update_fields=["summary"])
+        # Whose entries the final sweep may remove; every page marks their copies it still has.
+        sweep_owner_ids = {data_import.owner_id, *owner_map.values()}
         expected_cursor = checkpoint["cursor"]
         max_pages = getattr(settings, "PULL_MAX_PAGES", 100_000)
         pages_done = checkpoint.get("pages", 0)
@@ -354,7 +366,7 @@ def pull_run(
                 counts = _write_page(
                     data_import=locked, source_system=source.source_system, entries=page.entries,
                     owner_map=owner_map, summary=summary, revisit=page.revisit,
-                    source_account=source.source_account,
+                    source_account=source.source_account, sweep_owner_ids=sweep_owner_ids,
                 )
                 _add_counts(locked, counts)
                 locked.summary = summary
@@ -375,10 +387,9 @@ def pull_run(
             if locked.checkpoint.get("cursor") != expected_cursor or locked.is_finished:
                 logger.info("Import %s continued elsewhere or was superseded; this run stops", data_import.pk)
                 return PullOutcome(status=locked.status)
-            owner_ids = {locked.owner_id, *owner_map.values()}
             start, end = source.range_bounds()
             stale = TimeEntry.objects.filter(
-                source_system=source.source_system, owner_id__in=owner_ids, start__gte=start, start__lt=end,
+                source_system=source.source_system, owner_id__in=sweep_owner_ids, start__gte=start, start__lt=end,
                 updated_at__lt=mark,
                 # Only this account's / workspace's entries: another account's (and entries
                 # imported before the account was recorded, "") are never swept.

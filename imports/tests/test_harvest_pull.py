@@ -243,3 +243,27 @@ def test_an_entry_restarted_at_the_source_keeps_its_copy(
     assert [t["source_id"] for t in rerun.summary["running_timers"]] == ["2"]
     assert list(TimeEntry.objects.order_by("source_id").values_list("source_id", "duration_seconds")) == [
         ("1", 3600), ("2", 7200)]
+
+
+def test_an_admin_pull_mapping_by_email_keeps_other_users_copies_of_live_entries(
+    charlie_client, charlie, alice, bob, fake_harvest, django_capture_on_commit_callbacks
+):
+    from django.test import Client as BrowserClient
+
+    bob_client = BrowserClient()
+    bob_client.force_login(bob)
+    fake_harvest.account_id = "830"
+    fake_harvest.users = [{"id": 11, "first_name": "Bob", "last_name": "B", "email": "bob@example.com"},
+                          {"id": 12, "first_name": "Alice", "last_name": "A", "email": "alice@example.com"},
+                          {"id": 13, "first_name": "Zed", "last_name": "Z", "email": "zed@elsewhere.test"}]
+    fake_harvest.entries = [harvest_entry(830001, "2024-03-01", hours=1, user_id=11),
+                            harvest_entry(830002, "2024-03-02", hours=1, user_id=12),
+                            harvest_entry(830003, "2024-03-03", hours=1, user_id=13),
+                            harvest_entry(830004, "2024-03-04", hours=1, user_id=11)]
+    kwargs = {"account_id": "830", "timezone": "UTC"}
+    assert pull(bob_client, django_capture_on_commit_callbacks, **kwargs).created_records == 4  # bob's own copies
+    fake_harvest.entries.pop()  # 830004 deleted at Harvest
+    admin = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, **kwargs)
+    assert (admin.status, admin.created_records, admin.deleted_records) == ("completed", 2, 1)
+    assert sorted(TimeEntry.objects.values_list("owner__username", "source_id")) == [
+        ("alice", "830002"), ("bob", "830001"), ("bob", "830002"), ("bob", "830003"), ("charlie", "830003")]
