@@ -22,13 +22,14 @@ import logging
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -103,6 +104,7 @@ class SourceEntry:
     tag_ids: list[int] = field(default_factory=list)
     running: bool = False
     deleted: bool = False
+    source_date: date | None = None  # the day the source files it under (Harvest's spent_date)
     # Set when the source's entry cannot be read (a missing or unreadable field): the entry
     # is reported as a row error with this message and not imported; the pull goes on.
     error: str = ""
@@ -126,7 +128,7 @@ class PullSource(Protocol):
     def prepare(self) -> None: ...
     def users(self) -> list[SourceUser]: ...
     def pages(self, cursor: dict) -> Iterator[SourcePage]: ...
-    def range_bounds(self) -> tuple[datetime, datetime]: ...
+    def sweep_scope(self) -> Q: ...  # the entries of the pulled range, for the clean-up sweep
 
 
 @dataclass
@@ -181,7 +183,7 @@ def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry, sourc
         owner_id=owner_id, source_system=source_system, source_id=entry.source_id, source_account=source_account,
         project_id=entry.project_id,
         task_id=entry.task_id, start=entry.start, end=entry.end, duration_seconds=entry.duration_seconds,
-        notes=entry.notes, billable=entry.billable,
+        notes=entry.notes, billable=entry.billable, source_date=entry.source_date,
     )
 
 
@@ -269,13 +271,17 @@ def _write_page(
             new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             counts["created"] += 1
         elif _entry_differs(current, entry):
-            for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
+            for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable",
+                         "source_date"):
                 setattr(current, name, getattr(entry, name))
             current.save()
             current.tags.set(set(entry.tag_ids))
             touched.append(current.pk)
             counts["updated"] += 1
         else:
+            if current.source_date != entry.source_date:  # imported before the date was kept
+                current.source_date = entry.source_date
+                current.save(update_fields=["source_date"])
             touched.append(current.pk)
             counts["unchanged"] += 1
     if new_entries:
@@ -387,10 +393,9 @@ def pull_run(
             if locked.checkpoint.get("cursor") != expected_cursor or locked.is_finished:
                 logger.info("Import %s continued elsewhere or was superseded; this run stops", data_import.pk)
                 return PullOutcome(status=locked.status)
-            start, end = source.range_bounds()
             stale = TimeEntry.objects.filter(
-                source_system=source.source_system, owner_id__in=sweep_owner_ids, start__gte=start, start__lt=end,
-                updated_at__lt=mark,
+                source.sweep_scope(),
+                source_system=source.source_system, owner_id__in=sweep_owner_ids, updated_at__lt=mark,
                 # Only this account's / workspace's entries: another account's (and entries
                 # imported before the account was recorded, "") are never swept.
                 source_account=source.source_account,

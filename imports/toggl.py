@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from timetracker.lib.http_client import ApiError, ApiSession, json_body
@@ -265,6 +266,10 @@ class TogglSource:
             datetime.combine(self.start, time.min, tzinfo=self.tz),
             datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.tz),
         )
+
+    def sweep_scope(self) -> Q:
+        start, end = self.range_bounds()
+        return Q(start__gte=start, start__lt=end)
 
     def windows(self) -> list[tuple[date, date]]:
         windows, start = [], self.start

@@ -2,7 +2,7 @@
 included."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from conftest import CASES_DIR, SAMPLES_DIR, make_user
 from imports.models import DataImport
@@ -267,3 +267,39 @@ def test_an_admin_pull_mapping_by_email_keeps_other_users_copies_of_live_entries
     assert (admin.status, admin.created_records, admin.deleted_records) == ("completed", 2, 1)
     assert sorted(TimeEntry.objects.values_list("owner__username", "source_id")) == [
         ("alice", "830002"), ("bob", "830001"), ("bob", "830002"), ("bob", "830003"), ("charlie", "830003")]
+
+
+def test_a_rerun_in_another_timezone_deletes_nothing_outside_its_dates(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [harvest_entry(1, "2024-09-01", hours=1, started="12:30am"),
+                            harvest_entry(2, "2024-08-30", hours=1, started="9:00am")]
+    first = pull(alice_client, django_capture_on_commit_callbacks, start="2024-08-01", end="2024-09-30",
+                 timezone="Europe/Berlin")
+    assert first.created_records == 2
+    september = TimeEntry.objects.get(source_id="1")
+    assert (september.start, september.source_date) == (datetime(2024, 8, 31, 22, 30, tzinfo=UTC), date(2024, 9, 1))
+    fake_harvest.entries = []  # 2 deleted at Harvest; 1 still there, but outside August
+    rerun = pull(alice_client, django_capture_on_commit_callbacks, start="2024-08-01", end="2024-08-31",
+                 timezone="UTC")
+    assert (rerun.status, rerun.deleted_records) == ("completed", 1)
+    assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["1"]
+
+
+def test_entries_stored_without_their_date_are_swept_only_well_inside_the_range(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    project = Project.objects.create(name="Legacy")
+
+    def legacy(source_id: str, start: datetime) -> None:
+        TimeEntry.objects.create(owner=alice, project=project, source_system="harvest", source_id=source_id,
+                                 source_account="424242", start=start, end=start, duration_seconds=0)
+
+    legacy("10", datetime(2024, 8, 1, 11, 59, tzinfo=UTC))  # 2024-07-31 in UTC−12
+    legacy("11", datetime(2024, 8, 1, 12, tzinfo=UTC))
+    legacy("12", datetime(2024, 8, 31, 9, 59, tzinfo=UTC))
+    legacy("13", datetime(2024, 8, 31, 10, tzinfo=UTC))  # 2024-09-01 in UTC+14
+    rerun = pull(alice_client, django_capture_on_commit_callbacks, start="2024-08-01", end="2024-08-31",
+                 timezone="UTC")
+    assert rerun.deleted_records == 2
+    assert sorted(TimeEntry.objects.values_list("source_id", flat=True)) == ["10", "13"]
