@@ -44,6 +44,9 @@ SOURCE_SYSTEM = "toggl"
 AUTH_ERROR = "Toggl rejected the API token"
 REPORT_WINDOW_DAYS = 365
 RECENT_DAYS = 90
+CATALOG_PER_PAGE = 200
+# Catalog rows written per transaction: SQLite locks the whole database while one is open.
+CATALOG_WRITE_BATCH = 200
 NO_PROJECT_NAME = "No project"
 
 # Tests move this clock to the moment a recorded response was fetched.
@@ -72,11 +75,24 @@ class TogglClient:
     def me(self) -> dict:
         return self._get("/api/v9/me")
 
-    def _paged(self, path: str, **params) -> list[dict]:
-        items, page, per_page = [], 1, 200
+    def _paged(self, path: str, what: str, **params) -> list[dict]:
+        """All pages of a catalog listing (`page`/`per_page`), until a short page. Stops with an
+        error on a page already received (a server that ignores `page`) or after
+        `PULL_MAX_PAGES` pages, as entry pages do."""
+        max_pages = getattr(settings, "PULL_MAX_PAGES", 100_000)
+        items, page, per_page = [], 1, CATALOG_PER_PAGE
+        received: set[tuple] = set()
         while True:
             body = self._get(path, page=page, per_page=per_page, **params)
             batch = body.get("data", []) if isinstance(body, dict) else (body or [])
+            if page > max_pages:
+                raise ApiError(f"Toggl kept sending pages of {what} (more than {max_pages}); "
+                               "stopped so that the pull ends.")
+            ids = tuple(str(item.get("id")) if isinstance(item, dict) else repr(item) for item in batch)
+            if ids and ids in received:
+                raise ApiError(f"Toggl sent the same page of {what} again (page {page}); "
+                               "stopped so that the pull ends.")
+            received.add(ids)
             items.extend(batch)
             if len(batch) < per_page:
                 return items
@@ -86,10 +102,10 @@ class TogglClient:
         return self._get(f"/api/v9/workspaces/{workspace_id}/clients", status="both") or []
 
     def projects(self, workspace_id: str) -> list[dict]:
-        return self._paged(f"/api/v9/workspaces/{workspace_id}/projects", active="both")
+        return self._paged(f"/api/v9/workspaces/{workspace_id}/projects", "projects", active="both")
 
     def tasks(self, workspace_id: str) -> list[dict]:
-        return self._paged(f"/api/v9/workspaces/{workspace_id}/tasks", active="both")
+        return self._paged(f"/api/v9/workspaces/{workspace_id}/tasks", "tasks", active="both")
 
     def tags(self, workspace_id: str) -> list[dict]:
         return self._get(f"/api/v9/workspaces/{workspace_id}/tags") or []
@@ -144,85 +160,128 @@ class TogglCatalog:
     )
 
 
-def _by_source_or_name(model, *, source_id: str, lookup: dict, may_update: bool):
-    """Find a catalog row by its Toggl id, else by its natural key, else create it. Returns
-    (row, created, writable): a row that existed is only written when `may_update` (staff);
-    clients, projects, tasks and tags are shared by every user."""
-    found = model.objects.filter(source_system=SOURCE_SYSTEM, source_id=source_id).first()
-    created = False
-    if found is None:
-        found, created = model.objects.get_or_create(**lookup)
-    writable = created or may_update
-    if writable and not found.source_id:
-        found.source_system, found.source_id = SOURCE_SYSTEM, source_id
-    return found, created, writable
+class TogglCatalogError(ValueError):
+    pass
 
 
-@transaction.atomic
+def _catalog_check(*, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict]) -> None:
+    """Refuse, before anything is written, what the database would refuse half-way."""
+    for kind, items, model in (("client", clients, Client), ("project", projects, Project),
+                               ("task", tasks, Task), ("tag", tags, Tag)):
+        longest = model._meta.get_field("name").max_length
+        for item in items:
+            if not isinstance(item, dict) or item.get("id") in (None, "") or not str(item["id"]).isdigit():
+                raise TogglCatalogError(f"A Toggl {kind} without a numeric id; nothing was imported.")
+            name = item.get("name")
+            if not isinstance(name, str) or not name.strip() or len(name) > longest:
+                raise TogglCatalogError(
+                    f"Toggl {kind} {item['id']} has no name or one longer than {longest} characters; "
+                    "nothing was imported.")
+    for item in projects:
+        rate = item.get("rate")
+        if rate is None:
+            continue
+        try:
+            readable = not isinstance(rate, bool) and 0 <= Decimal(str(rate)) < MAX_RATE
+        except ArithmeticError:
+            readable = False
+        if not readable:
+            raise TogglCatalogError(f'Toggl project {item["id"]} has the rate "{rate}"; nothing was imported.')
+
+
+MAX_RATE = Decimal(10_000_000)  # Project.hourly_rate: 9 digits, 2 decimals
+
+
+class _CatalogWriter:
+    """Upserts catalog rows one by one into a `TogglCatalog` (see `toggl_catalog_upsert`)."""
+
+    def __init__(self, *, may_update: bool, task_project_override: dict[str, str] | None):
+        self.catalog = TogglCatalog()
+        self.may_update = may_update
+        self.task_project_override = task_project_override or {}
+        self.client_pks: dict[str, int] = {}
+
+    def _find(self, model, *, kind: str, source_id: str, lookup: dict):
+        """A catalog row by its Toggl id, else by its natural key, else a new one. Returns
+        (row, writable): a row that existed is only written when `may_update` (staff);
+        clients, projects, tasks and tags are shared by every user."""
+        found = model.objects.filter(source_system=SOURCE_SYSTEM, source_id=source_id).first()
+        created = False
+        if found is None:
+            found, created = model.objects.get_or_create(**lookup)
+        writable = created or self.may_update
+        if writable and not found.source_id:
+            found.source_system, found.source_id = SOURCE_SYSTEM, source_id
+        self.catalog.created[kind] += created
+        self.catalog.kept[kind] += not writable
+        return found, writable
+
+    def client(self, item: dict) -> None:
+        archived = bool(item.get("archived"))
+        client, writable = self._find(Client, kind="clients", source_id=str(item["id"]), lookup={"name": item["name"]})
+        if writable:
+            client.status = Client.Status.ARCHIVED if archived else (
+                Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
+            )
+            client.save()
+        self.client_pks[str(item["id"])] = client.pk
+
+    def project(self, item: dict) -> None:
+        client_source = item.get("client_id") or item.get("cid")
+        client_pk = self.client_pks.get(str(client_source)) if client_source else None
+        project, writable = self._find(
+            Project, kind="projects", source_id=str(item["id"]), lookup={"name": item["name"], "client_id": client_pk}
+        )
+        if writable:
+            project.archived = item.get("active") is False or item.get("status") == "archived"
+            project.billable = bool(item.get("billable"))
+            if item.get("rate") is not None:
+                project.hourly_rate = Decimal(str(item["rate"]))
+            project.save()
+        self.catalog.projects[str(item["id"])] = project.pk
+
+    def task(self, item: dict) -> None:
+        project_source = self.task_project_override.get(str(item["id"])) or str(item.get("project_id"))
+        project_pk = self.catalog.projects.get(project_source)
+        if project_pk is None:
+            return  # a task of a project the token cannot see
+        task, writable = self._find(
+            Task, kind="tasks", source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]}
+        )
+        if writable:
+            task.active = item.get("active") is not False
+            task.save()
+        self.catalog.tasks[str(item["id"])] = task.pk
+
+    def tag(self, item: dict) -> None:
+        tag, writable = self._find(Tag, kind="tags", source_id=str(item["id"]), lookup={"name": item["name"]})
+        if writable:
+            tag.save()
+        self.catalog.tags[str(item["id"])] = tag.pk
+
+
 def toggl_catalog_upsert(
     *, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict], may_update: bool,
     task_project_override: dict[str, str] | None = None,
 ) -> TogglCatalog:
     """Create clients, projects (active and archived), tasks and tags from Toggl; update the
     existing ones (archived, billable, rate, active) only when `may_update` (the importer is
-    staff). A non-admin creates what is new and leaves what exists as it is."""
-    catalog = TogglCatalog()
-    client_pks: dict[str, int] = {}
-    for item in clients:
-        archived = bool(item.get("archived"))
-        client, created, writable = _by_source_or_name(
-            Client, source_id=str(item["id"]), lookup={"name": item["name"]}, may_update=may_update
-        )
-        if writable:
-            client.status = Client.Status.ARCHIVED if archived else (
-                Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
-            )
-            client.save()
-        client_pks[str(item["id"])] = client.pk
-        catalog.created["clients"] += created
-        catalog.kept["clients"] += not writable
-    for item in projects:
-        client_source = item.get("client_id") or item.get("cid")
-        client_pk = client_pks.get(str(client_source)) if client_source else None
-        archived = item.get("active") is False or item.get("status") == "archived"
-        project, created, writable = _by_source_or_name(
-            Project, source_id=str(item["id"]), lookup={"name": item["name"], "client_id": client_pk},
-            may_update=may_update,
-        )
-        if writable:
-            project.archived = archived
-            project.billable = bool(item.get("billable"))
-            if item.get("rate") is not None:
-                project.hourly_rate = Decimal(str(item["rate"]))
-            project.save()
-        catalog.projects[str(item["id"])] = project.pk
-        catalog.created["projects"] += created
-        catalog.kept["projects"] += not writable
-    for item in tasks:
-        project_source = (task_project_override or {}).get(str(item["id"])) or str(item.get("project_id"))
-        project_pk = catalog.projects.get(project_source)
-        if project_pk is None:
-            continue  # a task of a project the token cannot see
-        task, created, writable = _by_source_or_name(
-            Task, source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]},
-            may_update=may_update,
-        )
-        if writable:
-            task.active = item.get("active") is not False
-            task.save()
-        catalog.tasks[str(item["id"])] = task.pk
-        catalog.created["tasks"] += created
-        catalog.kept["tasks"] += not writable
-    for item in tags:
-        tag, created, writable = _by_source_or_name(
-            Tag, source_id=str(item["id"]), lookup={"name": item["name"]}, may_update=may_update
-        )
-        if writable:
-            tag.save()
-        catalog.tags[str(item["id"])] = tag.pk
-        catalog.created["tags"] += created
-        catalog.kept["tags"] += not writable
-    return catalog
+    staff). A non-admin creates what is new and leaves what exists as it is.
+
+    Everything is checked first (`TogglCatalogError`), then written in short transactions of
+    `CATALOG_WRITE_BATCH` rows, so that a large workspace never holds the database's write lock
+    for long; a rerun finds what an interrupted run wrote."""
+    _catalog_check(clients=clients, projects=projects, tasks=tasks, tags=tags)
+    writer = _CatalogWriter(may_update=may_update, task_project_override=task_project_override)
+    writes = [
+        *((writer.client, item) for item in clients), *((writer.project, item) for item in projects),
+        *((writer.task, item) for item in tasks), *((writer.tag, item) for item in tags),
+    ]
+    for first in range(0, len(writes), CATALOG_WRITE_BATCH):
+        with transaction.atomic():
+            for write, item in writes[first:first + CATALOG_WRITE_BATCH]:
+                write(item)
+    return writer.catalog
 
 
 class TogglSource:
@@ -249,10 +308,15 @@ class TogglSource:
         except (ZoneInfoNotFoundError, ValueError):
             self.tz = ZoneInfo("UTC")
         ws = self.workspace_id
-        self.catalog = toggl_catalog_upsert(
-            clients=self.client.clients(ws), projects=self.client.projects(ws),
-            tasks=self.client.tasks(ws), tags=self.client.tags(ws), may_update=self.may_update_catalog,
-        )
+        # Everything is fetched before the first write (no write lock held while waiting on Toggl).
+        clients, projects = self.client.clients(ws), self.client.projects(ws)
+        tasks, tags = self.client.tasks(ws), self.client.tags(ws)
+        try:
+            self.catalog = toggl_catalog_upsert(
+                clients=clients, projects=projects, tasks=tasks, tags=tags, may_update=self.may_update_catalog,
+            )
+        except TogglCatalogError as exc:
+            raise ApiError(str(exc)) from None
 
     def users(self) -> list[SourceUser]:
         return [
@@ -501,7 +565,8 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
     except Exception as exc:  # never leave the record "processing"
         if not isinstance(exc, (TogglExportError, KeyError, TypeError, AttributeError, ValueError)):
             logger.error("Toggl export import %s failed on %s", data_import.pk, type(exc).__name__)
-        message = str(exc) if isinstance(exc, TogglExportError) else "The export's JSON files are not in Toggl's format."
+        readable = isinstance(exc, (TogglExportError, TogglCatalogError))
+        message = str(exc) if readable else "The export's JSON files are not in Toggl's format."
         DataImport.objects.filter(pk=data_import.pk).update(
             status=DataImport.Status.FAILED, status_message=message, finished_at=timezone.now()
         )

@@ -180,3 +180,13 @@ def test_an_admin_export_updates_existing_records(charlie_client):
     assert list(Project.objects.values_list("name", "archived", "billable", "hourly_rate", "source_id")) == [
         ("TProj", True, True, Decimal("999.00"), "12346")]
     assert list(Task.objects.values_list("name", "active", "source_id")) == [("TTask", False, "12347")]
+
+
+def test_catalog_rows_the_database_would_refuse_are_refused_before_any_write(alice_client):
+    ok = {"clients.json": b'[{"id": 1, "name": "Fine"}]', "projects.json": b"[]"}
+    assert_refused(alice_client, zip_of({**ok, "projects.json": b'[{"id": 2, "name": "' + b"x" * 201 + b'"}]'}),
+                   "Toggl project 2 has no name or one longer than 200 characters; nothing was imported.")
+    assert_refused(alice_client, zip_of({**ok, "projects.json": b'[{"id": 2, "name": "P", "rate": 1e12}]'}),
+                   "Toggl project 2 has the rate &quot;1000000000000.0&quot;; nothing was imported.")
+    assert_refused(alice_client, zip_of({**ok, "tags.json": b'[{"name": "no id"}]'}),
+                   "A Toggl tag without a numeric id; nothing was imported.")
