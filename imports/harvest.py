@@ -29,7 +29,7 @@ from django.db.models import Q
 from timetracker.lib.http_client import ApiError, ApiSession, json_body
 from timetracker.models import Client, Project, Task
 
-from .pulls import SourceEntry, SourcePage, SourceUser
+from .pulls import MAX_ENTRY_HOURS, SourceEntry, SourcePage, SourceUser
 from .toggl import parse_api_time, user_agent
 
 SOURCE_SYSTEM = "harvest"
@@ -106,9 +106,6 @@ def parse_clock(value: str) -> time:
     if hour > 23 or minute > 59:
         raise ValueError(f'unreadable Harvest time "{value}"')
     return time(hour, minute)
-
-
-MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
 
 
 def hours_to_seconds(hours) -> int:

@@ -45,6 +45,7 @@ User = get_user_model()
 # older than this is refused (a quota pause lasts at most an hour).
 CREDENTIALS_TTL_SECONDS = 2 * 24 * 3600
 RUNNING_TIMER_NOTE = "running timer, import after it stops"
+MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
 MAX_ROW_ERRORS = 1000  # kept in the record; the count is always exact
 clock = timezone.now  # tests move it instead of waiting
 

@@ -36,7 +36,7 @@ from timetracker.models import Client, Project, Tag, Task
 from timetracker.services import project_get_or_create, tag_get_or_create
 
 from .models import DataImport
-from .pulls import SourceEntry, SourcePage, SourceUser
+from .pulls import MAX_ENTRY_HOURS, SourceEntry, SourcePage, SourceUser
 
 logger = logging.getLogger(__name__)
 
@@ -438,6 +438,11 @@ class TogglSource:
             notes=description or "", billable=bool(billable), running=running, deleted=deleted,
         )
         if deleted or running:
+            return entry
+        if stop_at - start_at > timedelta(hours=MAX_ENTRY_HOURS):
+            # e.g. a stop in the year 9999: its duration overflows the database's integer.
+            entry.error = (f'Toggl entry {entry_id}: stop "{stop}" is more than {MAX_ENTRY_HOURS} hours after '
+                           "its start; not imported")
             return entry
         entry.end = stop_at
         entry.duration_seconds = max(0, int((stop_at - start_at).total_seconds()))

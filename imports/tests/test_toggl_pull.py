@@ -368,3 +368,17 @@ def test_an_entry_restarted_at_the_source_keeps_its_copy(
     rerun = DataImport.objects.get(pk=response.json()["import_id"])
     assert (rerun.status, rerun.skipped_records, rerun.deleted_records) == ("completed", 1, 0)
     assert list(TimeEntry.objects.values_list("source_id", "duration_seconds")) == [("51", 3600)]
+
+
+def test_an_entry_with_an_absurd_stop_is_reported_and_the_rest_imported(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=61, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    fake_toggl.add_entry(entry_id=62, start="2024-01-03T08:00:00Z", stop="9999-12-31T23:59:59Z")
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert data_import.status == "completed_with_errors", data_import.status_message
+    assert (data_import.processed_records, data_import.created_records, data_import.failed_records) == (2, 1, 1)
+    assert [e["message"] for e in data_import.row_errors] == [
+        'Toggl entry 62: stop "9999-12-31T23:59:59Z" is more than 1000 hours after its start; not imported']
+    assert list(TimeEntry.objects.values_list("source_id", "duration_seconds")) == [("61", 3600)]
