@@ -475,6 +475,20 @@ class PullInputError(ValueError):
 
 PULL_MIN_YEAR, PULL_MAX_YEAR = 1900, 2200  # as the CSV import and exports accept
 PULL_MAX_SPAN_YEARS = 20
+# Toggl workspace and Harvest account ids are 64-bit integers (at most 19 digits); longer ones
+# would overflow the import's name and `TimeEntry.source_account`.
+SOURCE_ACCOUNT_MAX_DIGITS = 20
+
+
+def _account_option(params: dict, field_name: str, kind: str) -> str:
+    value = str(params.get(field_name) or "").strip()
+    if not (value.isascii() and value.isdigit()):
+        raise PullInputError(field_name, f'{field_name}: "{value[:40]}" is not a {kind}.')
+    if len(value) > SOURCE_ACCOUNT_MAX_DIGITS:
+        raise PullInputError(
+            field_name, f"{field_name}: {len(value)} digits is too long for a {kind} "
+                        f"(at most {SOURCE_ACCOUNT_MAX_DIGITS}).")
+    return value
 
 
 def _date_option(value, field_name: str):
@@ -536,14 +550,9 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     options = {"start": start.isoformat(), "end": end.isoformat(), "map_users_by_email": map_users}
     credentials = {"token": token}
     if source == "toggl":
-        workspace = str(params.get("workspace_id") or "").strip()
-        if not (workspace.isascii() and workspace.isdigit()):
-            raise PullInputError("workspace_id", f'workspace_id: "{workspace}" is not a Toggl workspace id.')
-        options["workspace_id"] = workspace
+        options["workspace_id"] = _account_option(params, "workspace_id", "Toggl workspace id")
     else:
-        account = str(params.get("account_id") or "").strip()
-        if not (account.isascii() and account.isdigit()):
-            raise PullInputError("account_id", f'account_id: "{account}" is not a Harvest account id.')
+        account = _account_option(params, "account_id", "Harvest account id")
         tz_name = str(params.get("timezone") or "").strip() or user.profile.timezone
         if tz_name not in available_timezones():
             raise PullInputError("timezone", f'timezone: "{tz_name}" is not a known timezone.')

@@ -139,3 +139,36 @@ def test_tokens_that_cannot_be_sent_are_refused_at_every_entry_point(client, ali
     assert response.status_code == 400
     assert DataImport.objects.count() == 0
     assert not any(bad in record.getMessage() for record in caplog.records for bad in LEAKY_TOKENS)
+
+
+def test_overlong_account_and_workspace_ids_are_refused_at_every_entry_point(client, alice_client, alice, api_token):
+    import re
+
+    import pytest
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    bearer = api_token(alice, "write:time_entries")
+    for digits in (21, 100, 300):
+        for field, kind, source, option, body in (
+            ("workspace_id", "Toggl workspace id", "toggl", "--workspace", TOGGL_BODY),
+            ("account_id", "Harvest account id", "harvest", "--account-id", HARVEST_BODY),
+        ):
+            error = f"{field}: {digits} digits is too long for a {kind} (at most 20)."
+            payload = {**body, field: "9" * digits}
+            session = alice_client.post(f"/api/import/{source}", payload, content_type="application/json")
+            v1 = client.post(f"/api/v1/import/{source}", payload, content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {bearer}")
+            for response in (session, v1):
+                assert (response.status_code, response.json()) == (
+                    400, {"success": False, "error": error, "field": field})
+            page = alice_client.post(f"/import-export/{source}/", payload)
+            assert page.status_code == 400 and error in page.content.decode()
+            with pytest.raises(CommandError, match=f"^{re.escape(error)}$"):
+                call_command(f"import_{source}", "--user", "alice", "--token", "t", option, "9" * digits,
+                             "--start", "2024-01-01", "--end", "2024-01-31")
+    assert DataImport.objects.count() == 0
+    twenty = alice_client.post("/api/import/toggl", {**TOGGL_BODY, "workspace_id": "9" * 20},
+                               content_type="application/json")
+    assert twenty.status_code == 202
+    assert DataImport.objects.get().source_file_name == "Toggl Workspace " + "9" * 20
