@@ -420,7 +420,9 @@ def pull_run(
             locked.status_message = (
                 f"Imported from {source.label}: {locked.created_records} created, {locked.updated_records} updated, "
                 f"{locked.unchanged_records} unchanged, {locked.deleted_records} deleted, "
-                f"{locked.skipped_records} skipped" + (" (see the report)" if has_notes else "")
+                f"{locked.skipped_records} skipped"
+                + (f", {locked.failed_records} not imported" if locked.failed_records else "")
+                + (" (see the report)" if has_notes or locked.failed_records else "")
             )
             locked.finished_at = timezone.now()
             locked.save()

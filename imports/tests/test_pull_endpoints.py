@@ -172,3 +172,36 @@ def test_overlong_account_and_workspace_ids_are_refused_at_every_entry_point(cli
                                content_type="application/json")
     assert twenty.status_code == 202
     assert DataImport.objects.get().source_file_name == "Toggl Workspace " + "9" * 20
+
+
+def test_the_page_and_the_status_apis_report_failed_entries_and_deletions(
+    alice_client, alice, api_token, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=81, start="2024-01-05T10:00:00+00:00", stop="2024-01-05T10:30:00+00:00")
+    fake_toggl.add_entry(entry_id=82, start="2024-01-06T10:00:00+00:00", stop="2024-01-06T10:30:00+00:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post("/import-export/toggl/", TOGGL_BODY)
+    fake_toggl.rows.pop(0)  # 81 deleted at Toggl
+    fake_toggl.add_entry(entry_id=83, start="2024-01-07T10:00:00Z", stop="9999-12-31T23:59:59Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post("/import-export/toggl/", TOGGL_BODY)
+    rerun = DataImport.objects.order_by("-pk").first()
+    assert rerun.status_message == (
+        "Imported from Toggl: 0 created, 0 updated, 1 unchanged, 1 deleted, 0 skipped, 1 not imported (see the report)")
+
+    page = alice_client.get("/import-export/toggl/").content.decode()
+    row = page[page.index(f'<tr id="import-{rerun.pk}">'):]
+    row = row[:row.index("</tr>")]
+    assert "<th>Failed</th>" in page
+    assert "<td>1</td><td>0</td>\n        <td class=\"error\">1</td>" in row  # deleted, skipped, failed
+    assert "<summary>1 not imported</summary>" in row
+    assert ("<li>entry 83: Toggl entry 83: stop &quot;9999-12-31T23:59:59Z&quot; is more than 1000 hours after its "
+            "start; not imported</li>") in row
+
+    session = alice_client.get(f"/api/import/status/{rerun.pk}").json()
+    v1 = alice_client.get(f"/api/v1/imports/{rerun.pk}",
+                          HTTP_AUTHORIZATION=f"Bearer {api_token(alice, 'read:time_entries')}").json()
+    for body in (session, v1):
+        assert (body["deleted_records"], body["failed_records"], body["status"]) == (1, 1, "completed_with_errors")
+        assert [e["message"] for e in body["error_log"]] == [
+            'Toggl entry 83: stop "9999-12-31T23:59:59Z" is more than 1000 hours after its start; not imported']
