@@ -590,10 +590,10 @@ def _pulls_unfinished(*, user, options: dict):
         status__in=DataImport.FINISHED_STATUSES)
 
 
-def pull_start(*, user, source: str, params: dict) -> DataImport:
-    """Create the import record and queue the pull task (after the transaction commits)."""
-    from .pull_tasks import harvest_pull, toggl_pull
-
+def pull_import_begin(*, user, source: str, params: dict) -> tuple[DataImport, dict[str, str]]:
+    """Check the input, refuse a second pull of the same workspace/account while one is alive
+    (marking interrupted ones superseded) and create the import record. Returns the record and
+    the credentials for `pull_execute`. Raises `PullInputError`. Every entry point starts here."""
     options, credentials = pull_options_clean(user=user, source=source, params=params)
     with transaction.atomic():
         interrupted = list(_pulls_unfinished(user=user, options=options).select_for_update().order_by("pk"))
@@ -610,6 +610,14 @@ def pull_start(*, user, source: str, params: dict) -> DataImport:
         # is created twice); a late delivery of the old task finds it finished and stops.
         for old in interrupted:
             pull_fail(data_import=old, message=f"Interrupted (no progress); superseded by import #{data_import.pk}.")
+    return data_import, credentials
+
+
+def pull_start(*, user, source: str, params: dict) -> DataImport:
+    """Create the import record and queue the pull task (after the transaction commits)."""
+    from .pull_tasks import harvest_pull, toggl_pull
+
+    data_import, credentials = pull_import_begin(user=user, source=source, params=params)
     task = toggl_pull if source == "toggl" else harvest_pull
     sealed = pull_credentials_seal(credentials)
     transaction.on_commit(lambda: task.delay(data_import.pk, sealed))
