@@ -10,9 +10,10 @@ Deletions: every copy of an entry the source still returns (whichever of the pul
 has it: the importer, or users mapped by e-mail) is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
 skewed clocks agree); at the end, entries of that source, account (Toggl workspace or Harvest
-account, `TimeEntry.source_account`), owners and date range that were not touched
-since the pull began were deleted at the source and are removed here. Toggl also reports
-deletions explicitly (`server_deleted_at`), which remove the copy at once.
+account, `TimeEntry.source_account`), owners and date range (`sweep_scope()`: Harvest's by the
+stored `spent_date`) that were not touched since the pull began were deleted at the source
+and are removed here. Toggl also reports deletions explicitly (`server_deleted_at`), which
+remove the copy at once.
 """
 
 import base64

@@ -5,7 +5,12 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from imports.models import DataImport
-from imports.pulls import PullInputError, pull_credentials_seal, pull_execute, pull_import_begin
+from imports.pulls import (
+    PullInputError,
+    pull_credentials_seal,
+    pull_execute,
+    pull_import_begin,
+)
 
 
 class PullCommand(BaseCommand):
