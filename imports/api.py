@@ -120,6 +120,7 @@ class DataImportOutputSerializer(serializers.ModelSerializer):
             "updated_records",
             "unchanged_records",
             "skipped_records",
+            "deleted_records",
             "error_log",
             "import_summary",
             "options",

@@ -24,11 +24,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Q
 
 from timetracker.lib.http_client import ApiError, ApiSession, json_body
 from timetracker.models import Client, Project, Task
 
-from .pulls import SourceEntry, SourcePage, SourceUser
+from .pulls import MAX_ENTRY_HOURS, SourceEntry, SourcePage, SourceUser
 from .toggl import parse_api_time, user_agent
 
 SOURCE_SYSTEM = "harvest"
@@ -107,9 +108,6 @@ def parse_clock(value: str) -> time:
     return time(hour, minute)
 
 
-MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
-
-
 def hours_to_seconds(hours) -> int:
     if isinstance(hours, bool):
         raise ValueError(f'hours "{hours}" is not a number of hours')
@@ -183,10 +181,14 @@ class HarvestSource:
             for u in self.client.users()
         ]
 
-    def range_bounds(self) -> tuple[datetime, datetime]:
-        return (
-            datetime.combine(self.start, time.min, tzinfo=self.tz),
-            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.tz),
+    def sweep_scope(self) -> Q:
+        """Harvest's range is by `spent_date`: the entries filed under a day of it, whatever
+        timezone read their clock times. An entry stored before its date was kept is only in
+        scope when its start lies in the range in every timezone (UTC−12 to UTC+14)."""
+        legacy_start = datetime.combine(self.start, time.min, tzinfo=UTC) + timedelta(hours=12)
+        legacy_end = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(hours=14)
+        return Q(source_date__gte=self.start, source_date__lte=self.end) | Q(
+            source_date__isnull=True, start__gte=legacy_start, start__lt=legacy_end
         )
 
     def pages(self, cursor: dict) -> Iterator[SourcePage]:
@@ -255,6 +257,7 @@ class HarvestSource:
             return entry
         try:
             entry.start, entry.end, entry.duration_seconds = harvest_entry_times(item, self.tz)
+            entry.source_date = date.fromisoformat(str(item["spent_date"]))
         except (ValueError, OverflowError) as exc:
             reason = str(exc) if isinstance(exc, ValueError) else "its times are out of range"
             entry.error = f"Harvest entry {entry.source_id}: {reason}; not imported"

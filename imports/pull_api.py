@@ -24,11 +24,11 @@ class PullInputBase(serializers.Serializer):
 
 
 class TogglPullInput(PullInputBase):
-    workspace_id = serializers.CharField()
+    workspace_id = serializers.CharField(max_length=20, help_text="Digits only.")
 
 
 class HarvestPullInput(PullInputBase):
-    account_id = serializers.CharField()
+    account_id = serializers.CharField(max_length=20, help_text="Digits only.")
     timezone = serializers.CharField(required=False, help_text="The Harvest account's timezone; default: yours.")
 
 

@@ -6,12 +6,14 @@ killed at any moment leaves either the whole page and its cursor or neither: the
 task continues from the checkpoint and counts nothing twice. Entries are upserted by
 (owner, source system, source id), so replaying a page is harmless anyway.
 
-Deletions: every entry the source still has is "touched" during the pull (its `updated_at`
+Deletions: every copy of an entry the source still returns (whichever of the pull's owners
+has it: the importer, or users mapped by e-mail) is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
 skewed clocks agree); at the end, entries of that source, account (Toggl workspace or Harvest
-account, `TimeEntry.source_account`), owners and date range that were not touched
-since the pull began were deleted at the source and are removed here. Toggl also reports
-deletions explicitly (`server_deleted_at`), which remove the copy at once.
+account, `TimeEntry.source_account`), owners and date range (`sweep_scope()`: Harvest's by the
+stored `spent_date`) that were not touched since the pull began were deleted at the source
+and are removed here. Toggl also reports deletions explicitly (`server_deleted_at`), which
+remove the copy at once.
 """
 
 import base64
@@ -21,13 +23,14 @@ import logging
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -43,6 +46,7 @@ User = get_user_model()
 # older than this is refused (a quota pause lasts at most an hour).
 CREDENTIALS_TTL_SECONDS = 2 * 24 * 3600
 RUNNING_TIMER_NOTE = "running timer, import after it stops"
+MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
 MAX_ROW_ERRORS = 1000  # kept in the record; the count is always exact
 clock = timezone.now  # tests move it instead of waiting
 
@@ -102,6 +106,7 @@ class SourceEntry:
     tag_ids: list[int] = field(default_factory=list)
     running: bool = False
     deleted: bool = False
+    source_date: date | None = None  # the day the source files it under (Harvest's spent_date)
     # Set when the source's entry cannot be read (a missing or unreadable field): the entry
     # is reported as a row error with this message and not imported; the pull goes on.
     error: str = ""
@@ -125,7 +130,7 @@ class PullSource(Protocol):
     def prepare(self) -> None: ...
     def users(self) -> list[SourceUser]: ...
     def pages(self, cursor: dict) -> Iterator[SourcePage]: ...
-    def range_bounds(self) -> tuple[datetime, datetime]: ...
+    def sweep_scope(self) -> Q: ...  # the entries of the pulled range, for the clean-up sweep
 
 
 @dataclass
@@ -180,15 +185,16 @@ def _new_time_entry(owner_id: int, source_system: str, entry: SourceEntry, sourc
         owner_id=owner_id, source_system=source_system, source_id=entry.source_id, source_account=source_account,
         project_id=entry.project_id,
         task_id=entry.task_id, start=entry.start, end=entry.end, duration_seconds=entry.duration_seconds,
-        notes=entry.notes, billable=entry.billable,
+        notes=entry.notes, billable=entry.billable, source_date=entry.source_date,
     )
 
 
 def _write_page(
     *, data_import: DataImport, source_system: str, entries: list[SourceEntry], owner_map: dict[str, int],
-    summary: dict, revisit: bool = False, source_account: str = "",
+    summary: dict, revisit: bool = False, source_account: str = "", sweep_owner_ids: set[int] = frozenset(),
 ) -> dict[str, int]:
-    """Upsert one page; returns the counts it adds. Runs inside the page's transaction."""
+    """Upsert one page; returns the counts it adds. Runs inside the page's transaction.
+    `sweep_owner_ids`: the owners whose entries the final sweep may remove."""
     counts = {"processed": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "deleted": 0, "failed": 0}
     importer_id = data_import.owner_id
 
@@ -240,6 +246,9 @@ def _write_page(
                 counts["skipped"] += 1
             continue
         if entry.running:
+            if current is not None:
+                # Restarted at the source: still there, so the sweep keeps our copy (not updated).
+                touched.append(current.pk)
             counts["skipped"] += 1
             summary.setdefault("running_timers", []).append({
                 "source_id": entry.source_id,
@@ -264,13 +273,17 @@ def _write_page(
             new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             counts["created"] += 1
         elif _entry_differs(current, entry):
-            for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
+            for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable",
+                         "source_date"):
                 setattr(current, name, getattr(entry, name))
             current.save()
             current.tags.set(set(entry.tag_ids))
             touched.append(current.pk)
             counts["updated"] += 1
         else:
+            if current.source_date != entry.source_date:  # imported before the date was kept
+                current.source_date = entry.source_date
+                current.save(update_fields=["source_date"])
             touched.append(current.pk)
             counts["unchanged"] += 1
     if new_entries:
@@ -286,6 +299,14 @@ def _write_page(
         # Marks the entries as still present at the source (see the module docstring), and
         # records the account they belong to (entries imported before it was recorded adopt it).
         TimeEntry.objects.filter(pk__in=touched).update(updated_at=Now(), source_account=source_account)
+    live_ids = {entry.source_id for entry in entries if entry.source_id and not entry.deleted}
+    if live_ids and sweep_owner_ids:
+        # Other owners' copies of entries the source still has (e.g. a user's own pull of the
+        # account an admin now pulls mapping users by e-mail) are live too: the sweep keeps them.
+        TimeEntry.objects.filter(
+            source_system=source_system, source_account=source_account, source_id__in=live_ids,
+            owner_id__in=sweep_owner_ids,
+        ).exclude(pk__in=touched).update(updated_at=Now())
     return counts
 
 
@@ -332,6 +353,8 @@ def pull_run(
         if unmatched:
             data_import.summary = {**data_import.summary, "unmatched_users": unmatched}
             data_import.save(update_fields=["summary"])
+        # Whose entries the final sweep may remove; every page marks their copies it still has.
+        sweep_owner_ids = {data_import.owner_id, *owner_map.values()}
         expected_cursor = checkpoint["cursor"]
         max_pages = getattr(settings, "PULL_MAX_PAGES", 100_000)
         pages_done = checkpoint.get("pages", 0)
@@ -351,7 +374,7 @@ def pull_run(
                 counts = _write_page(
                     data_import=locked, source_system=source.source_system, entries=page.entries,
                     owner_map=owner_map, summary=summary, revisit=page.revisit,
-                    source_account=source.source_account,
+                    source_account=source.source_account, sweep_owner_ids=sweep_owner_ids,
                 )
                 _add_counts(locked, counts)
                 locked.summary = summary
@@ -372,11 +395,9 @@ def pull_run(
             if locked.checkpoint.get("cursor") != expected_cursor or locked.is_finished:
                 logger.info("Import %s continued elsewhere or was superseded; this run stops", data_import.pk)
                 return PullOutcome(status=locked.status)
-            owner_ids = {locked.owner_id, *owner_map.values()}
-            start, end = source.range_bounds()
             stale = TimeEntry.objects.filter(
-                source_system=source.source_system, owner_id__in=owner_ids, start__gte=start, start__lt=end,
-                updated_at__lt=mark,
+                source.sweep_scope(),
+                source_system=source.source_system, owner_id__in=sweep_owner_ids, updated_at__lt=mark,
                 # Only this account's / workspace's entries: another account's (and entries
                 # imported before the account was recorded, "") are never swept.
                 source_account=source.source_account,
@@ -400,7 +421,9 @@ def pull_run(
             locked.status_message = (
                 f"Imported from {source.label}: {locked.created_records} created, {locked.updated_records} updated, "
                 f"{locked.unchanged_records} unchanged, {locked.deleted_records} deleted, "
-                f"{locked.skipped_records} skipped" + (" (see the report)" if has_notes else "")
+                f"{locked.skipped_records} skipped"
+                + (f", {locked.failed_records} not imported" if locked.failed_records else "")
+                + (" (see the report)" if has_notes or locked.failed_records else "")
             )
             locked.finished_at = timezone.now()
             locked.save()
@@ -455,6 +478,20 @@ class PullInputError(ValueError):
 
 PULL_MIN_YEAR, PULL_MAX_YEAR = 1900, 2200  # as the CSV import and exports accept
 PULL_MAX_SPAN_YEARS = 20
+# Toggl workspace and Harvest account ids are 64-bit integers (at most 19 digits); longer ones
+# would overflow the import's name and `TimeEntry.source_account`.
+SOURCE_ACCOUNT_MAX_DIGITS = 20
+
+
+def _account_option(params: dict, field_name: str, kind: str) -> str:
+    value = str(params.get(field_name) or "").strip()
+    if not (value.isascii() and value.isdigit()):
+        raise PullInputError(field_name, f'{field_name}: "{value[:40]}" is not a {kind}.')
+    if len(value) > SOURCE_ACCOUNT_MAX_DIGITS:
+        raise PullInputError(
+            field_name, f"{field_name}: {len(value)} digits is too long for a {kind} "
+                        f"(at most {SOURCE_ACCOUNT_MAX_DIGITS}).")
+    return value
 
 
 def _date_option(value, field_name: str):
@@ -516,14 +553,9 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
     options = {"start": start.isoformat(), "end": end.isoformat(), "map_users_by_email": map_users}
     credentials = {"token": token}
     if source == "toggl":
-        workspace = str(params.get("workspace_id") or "").strip()
-        if not (workspace.isascii() and workspace.isdigit()):
-            raise PullInputError("workspace_id", f'workspace_id: "{workspace}" is not a Toggl workspace id.')
-        options["workspace_id"] = workspace
+        options["workspace_id"] = _account_option(params, "workspace_id", "Toggl workspace id")
     else:
-        account = str(params.get("account_id") or "").strip()
-        if not (account.isascii() and account.isdigit()):
-            raise PullInputError("account_id", f'account_id: "{account}" is not a Harvest account id.')
+        account = _account_option(params, "account_id", "Harvest account id")
         tz_name = str(params.get("timezone") or "").strip() or user.profile.timezone
         if tz_name not in available_timezones():
             raise PullInputError("timezone", f'timezone: "{tz_name}" is not a known timezone.')
@@ -559,10 +591,10 @@ def _pulls_unfinished(*, user, options: dict):
         status__in=DataImport.FINISHED_STATUSES)
 
 
-def pull_start(*, user, source: str, params: dict) -> DataImport:
-    """Create the import record and queue the pull task (after the transaction commits)."""
-    from .pull_tasks import harvest_pull, toggl_pull
-
+def pull_import_begin(*, user, source: str, params: dict) -> tuple[DataImport, dict[str, str]]:
+    """Check the input, refuse a second pull of the same workspace/account while one is alive
+    (marking interrupted ones superseded) and create the import record. Returns the record and
+    the credentials for `pull_execute`. Raises `PullInputError`. Every entry point starts here."""
     options, credentials = pull_options_clean(user=user, source=source, params=params)
     with transaction.atomic():
         interrupted = list(_pulls_unfinished(user=user, options=options).select_for_update().order_by("pk"))
@@ -579,6 +611,14 @@ def pull_start(*, user, source: str, params: dict) -> DataImport:
         # is created twice); a late delivery of the old task finds it finished and stops.
         for old in interrupted:
             pull_fail(data_import=old, message=f"Interrupted (no progress); superseded by import #{data_import.pk}.")
+    return data_import, credentials
+
+
+def pull_start(*, user, source: str, params: dict) -> DataImport:
+    """Create the import record and queue the pull task (after the transaction commits)."""
+    from .pull_tasks import harvest_pull, toggl_pull
+
+    data_import, credentials = pull_import_begin(user=user, source=source, params=params)
     task = toggl_pull if source == "toggl" else harvest_pull
     sealed = pull_credentials_seal(credentials)
     transaction.on_commit(lambda: task.delay(data_import.pk, sealed))
@@ -594,7 +634,8 @@ def pull_source_build(*, data_import: DataImport, credentials: dict) -> PullSour
     options = data_import.options
     start, end = date.fromisoformat(options["start"]), date.fromisoformat(options["end"])
     if data_import.import_type == DataImport.Type.TOGGL:
-        return TogglSource(token=credentials["token"], workspace_id=options["workspace_id"], start=start, end=end)
+        return TogglSource(token=credentials["token"], workspace_id=options["workspace_id"], start=start, end=end,
+                           may_update_catalog=data_import.owner.is_staff)
     return HarvestSource(
         token=credentials["token"], account_id=credentials["account_id"], start=start, end=end,
         timezone_name=options["timezone"],

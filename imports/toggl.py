@@ -10,7 +10,8 @@ Endpoints used (Toggl Track API v9 and Reports API v3, basic auth `<token>:api_t
   the next page is requested with the `X-Next-ID` / `X-Next-Row-Number` response headers as
   `first_id` / `first_row_number`, until they are absent.
 - `GET /api/v9/me/time_entries?since=<unix>` — recent changes including tombstones
-  (`server_deleted_at`) and the running timer; it only reaches about three months back.
+  (`server_deleted_at`) and the running timer; it only reaches about three months back and
+  covers all the user's workspaces (filtered on `workspace_id`).
 All API times are UTC.
 """
 
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from timetracker.lib.http_client import ApiError, ApiSession, json_body
@@ -34,7 +36,7 @@ from timetracker.models import Client, Project, Tag, Task
 from timetracker.services import project_get_or_create, tag_get_or_create
 
 from .models import DataImport
-from .pulls import SourceEntry, SourcePage, SourceUser
+from .pulls import MAX_ENTRY_HOURS, SourceEntry, SourcePage, SourceUser
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ SOURCE_SYSTEM = "toggl"
 AUTH_ERROR = "Toggl rejected the API token"
 REPORT_WINDOW_DAYS = 365
 RECENT_DAYS = 90
+CATALOG_PER_PAGE = 200
+# Catalog rows written per transaction: SQLite locks the whole database while one is open.
+CATALOG_WRITE_BATCH = 200
 NO_PROJECT_NAME = "No project"
 
 # Tests move this clock to the moment a recorded response was fetched.
@@ -70,11 +75,24 @@ class TogglClient:
     def me(self) -> dict:
         return self._get("/api/v9/me")
 
-    def _paged(self, path: str, **params) -> list[dict]:
-        items, page, per_page = [], 1, 200
+    def _paged(self, path: str, what: str, **params) -> list[dict]:
+        """All pages of a catalog listing (`page`/`per_page`), until a short page. Stops with an
+        error on a page already received (a server that ignores `page`) or after
+        `PULL_MAX_PAGES` pages, as entry pages do."""
+        max_pages = getattr(settings, "PULL_MAX_PAGES", 100_000)
+        items, page, per_page = [], 1, CATALOG_PER_PAGE
+        received: set[tuple] = set()
         while True:
             body = self._get(path, page=page, per_page=per_page, **params)
             batch = body.get("data", []) if isinstance(body, dict) else (body or [])
+            if page > max_pages:
+                raise ApiError(f"Toggl kept sending pages of {what} (more than {max_pages}); "
+                               "stopped so that the pull ends.")
+            ids = tuple(str(item.get("id")) if isinstance(item, dict) else repr(item) for item in batch)
+            if ids and ids in received:
+                raise ApiError(f"Toggl sent the same page of {what} again (page {page}); "
+                               "stopped so that the pull ends.")
+            received.add(ids)
             items.extend(batch)
             if len(batch) < per_page:
                 return items
@@ -84,10 +102,10 @@ class TogglClient:
         return self._get(f"/api/v9/workspaces/{workspace_id}/clients", status="both") or []
 
     def projects(self, workspace_id: str) -> list[dict]:
-        return self._paged(f"/api/v9/workspaces/{workspace_id}/projects", active="both")
+        return self._paged(f"/api/v9/workspaces/{workspace_id}/projects", "projects", active="both")
 
     def tasks(self, workspace_id: str) -> list[dict]:
-        return self._paged(f"/api/v9/workspaces/{workspace_id}/tasks", active="both")
+        return self._paged(f"/api/v9/workspaces/{workspace_id}/tasks", "tasks", active="both")
 
     def tags(self, workspace_id: str) -> list[dict]:
         return self._get(f"/api/v9/workspaces/{workspace_id}/tags") or []
@@ -136,71 +154,134 @@ class TogglCatalog:
     created: dict[str, int] = field(
         default_factory=lambda: {"clients": 0, "projects": 0, "tasks": 0, "tags": 0}
     )
+    # Existing records matched but left as they were: only staff update existing ones.
+    kept: dict[str, int] = field(
+        default_factory=lambda: {"clients": 0, "projects": 0, "tasks": 0, "tags": 0}
+    )
 
 
-def _by_source_or_name(model, *, source_id: str, lookup: dict, defaults: dict):
-    """Find a catalog row by its Toggl id, else by its natural key; remember the Toggl id."""
-    found = model.objects.filter(source_system=SOURCE_SYSTEM, source_id=source_id).first()
-    created = False
-    if found is None:
-        found, created = model.objects.get_or_create(**lookup, defaults=defaults)
-    if not found.source_id:
-        found.source_system, found.source_id = SOURCE_SYSTEM, source_id
-    return found, created
+class TogglCatalogError(ValueError):
+    pass
 
 
-@transaction.atomic
+def _catalog_check(*, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict]) -> None:
+    """Refuse, before anything is written, what the database would refuse half-way."""
+    for kind, items, model in (("client", clients, Client), ("project", projects, Project),
+                               ("task", tasks, Task), ("tag", tags, Tag)):
+        longest = model._meta.get_field("name").max_length
+        for item in items:
+            if not isinstance(item, dict) or item.get("id") in (None, "") or not str(item["id"]).isdigit():
+                raise TogglCatalogError(f"A Toggl {kind} without a numeric id; nothing was imported.")
+            name = item.get("name")
+            if not isinstance(name, str) or not name.strip() or len(name) > longest:
+                raise TogglCatalogError(
+                    f"Toggl {kind} {item['id']} has no name or one longer than {longest} characters; "
+                    "nothing was imported.")
+    for item in projects:
+        rate = item.get("rate")
+        if rate is None:
+            continue
+        try:
+            readable = not isinstance(rate, bool) and 0 <= Decimal(str(rate)) < MAX_RATE
+        except ArithmeticError:
+            readable = False
+        if not readable:
+            raise TogglCatalogError(f'Toggl project {item["id"]} has the rate "{rate}"; nothing was imported.')
+
+
+MAX_RATE = Decimal(10_000_000)  # Project.hourly_rate: 9 digits, 2 decimals
+
+
+class _CatalogWriter:
+    """Upserts catalog rows one by one into a `TogglCatalog` (see `toggl_catalog_upsert`)."""
+
+    def __init__(self, *, may_update: bool, task_project_override: dict[str, str] | None):
+        self.catalog = TogglCatalog()
+        self.may_update = may_update
+        self.task_project_override = task_project_override or {}
+        self.client_pks: dict[str, int] = {}
+
+    def _find(self, model, *, kind: str, source_id: str, lookup: dict):
+        """A catalog row by its Toggl id, else by its natural key, else a new one. Returns
+        (row, writable): a row that existed is only written when `may_update` (staff);
+        clients, projects, tasks and tags are shared by every user."""
+        found = model.objects.filter(source_system=SOURCE_SYSTEM, source_id=source_id).first()
+        created = False
+        if found is None:
+            found, created = model.objects.get_or_create(**lookup)
+        writable = created or self.may_update
+        if writable and not found.source_id:
+            found.source_system, found.source_id = SOURCE_SYSTEM, source_id
+        self.catalog.created[kind] += created
+        self.catalog.kept[kind] += not writable
+        return found, writable
+
+    def client(self, item: dict) -> None:
+        archived = bool(item.get("archived"))
+        client, writable = self._find(Client, kind="clients", source_id=str(item["id"]), lookup={"name": item["name"]})
+        if writable:
+            client.status = Client.Status.ARCHIVED if archived else (
+                Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
+            )
+            client.save()
+        self.client_pks[str(item["id"])] = client.pk
+
+    def project(self, item: dict) -> None:
+        client_source = item.get("client_id") or item.get("cid")
+        client_pk = self.client_pks.get(str(client_source)) if client_source else None
+        project, writable = self._find(
+            Project, kind="projects", source_id=str(item["id"]), lookup={"name": item["name"], "client_id": client_pk}
+        )
+        if writable:
+            project.archived = item.get("active") is False or item.get("status") == "archived"
+            project.billable = bool(item.get("billable"))
+            if item.get("rate") is not None:
+                project.hourly_rate = Decimal(str(item["rate"]))
+            project.save()
+        self.catalog.projects[str(item["id"])] = project.pk
+
+    def task(self, item: dict) -> None:
+        project_source = self.task_project_override.get(str(item["id"])) or str(item.get("project_id"))
+        project_pk = self.catalog.projects.get(project_source)
+        if project_pk is None:
+            return  # a task of a project the token cannot see
+        task, writable = self._find(
+            Task, kind="tasks", source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]}
+        )
+        if writable:
+            task.active = item.get("active") is not False
+            task.save()
+        self.catalog.tasks[str(item["id"])] = task.pk
+
+    def tag(self, item: dict) -> None:
+        tag, writable = self._find(Tag, kind="tags", source_id=str(item["id"]), lookup={"name": item["name"]})
+        if writable:
+            tag.save()
+        self.catalog.tags[str(item["id"])] = tag.pk
+
+
 def toggl_catalog_upsert(
-    *, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict],
+    *, clients: list[dict], projects: list[dict], tasks: list[dict], tags: list[dict], may_update: bool,
     task_project_override: dict[str, str] | None = None,
 ) -> TogglCatalog:
-    """Create or update clients, projects (active and archived), tasks and tags from Toggl."""
-    catalog = TogglCatalog()
-    client_pks: dict[str, int] = {}
-    for item in clients:
-        archived = bool(item.get("archived"))
-        client, created = _by_source_or_name(
-            Client, source_id=str(item["id"]), lookup={"name": item["name"]}, defaults={}
-        )
-        client.status = Client.Status.ARCHIVED if archived else (
-            Client.Status.ACTIVE if client.status == Client.Status.ARCHIVED else client.status
-        )
-        client.save()
-        client_pks[str(item["id"])] = client.pk
-        catalog.created["clients"] += created
-    for item in projects:
-        client_source = item.get("client_id") or item.get("cid")
-        client_pk = client_pks.get(str(client_source)) if client_source else None
-        archived = item.get("active") is False or item.get("status") == "archived"
-        project, created = _by_source_or_name(
-            Project, source_id=str(item["id"]),
-            lookup={"name": item["name"], "client_id": client_pk}, defaults={},
-        )
-        project.archived = archived
-        project.billable = bool(item.get("billable"))
-        if item.get("rate") is not None:
-            project.hourly_rate = Decimal(str(item["rate"]))
-        project.save()
-        catalog.projects[str(item["id"])] = project.pk
-        catalog.created["projects"] += created
-    for item in tasks:
-        project_source = (task_project_override or {}).get(str(item["id"])) or str(item.get("project_id"))
-        project_pk = catalog.projects.get(project_source)
-        if project_pk is None:
-            continue  # a task of a project the token cannot see
-        task, created = _by_source_or_name(
-            Task, source_id=str(item["id"]), lookup={"project_id": project_pk, "name": item["name"]}, defaults={}
-        )
-        task.active = item.get("active") is not False
-        task.save()
-        catalog.tasks[str(item["id"])] = task.pk
-        catalog.created["tasks"] += created
-    for item in tags:
-        tag, created = _by_source_or_name(Tag, source_id=str(item["id"]), lookup={"name": item["name"]}, defaults={})
-        tag.save()
-        catalog.tags[str(item["id"])] = tag.pk
-        catalog.created["tags"] += created
-    return catalog
+    """Create clients, projects (active and archived), tasks and tags from Toggl; update the
+    existing ones (archived, billable, rate, active) only when `may_update` (the importer is
+    staff). A non-admin creates what is new and leaves what exists as it is.
+
+    Everything is checked first (`TogglCatalogError`), then written in short transactions of
+    `CATALOG_WRITE_BATCH` rows, so that a large workspace never holds the database's write lock
+    for long; a rerun finds what an interrupted run wrote."""
+    _catalog_check(clients=clients, projects=projects, tasks=tasks, tags=tags)
+    writer = _CatalogWriter(may_update=may_update, task_project_override=task_project_override)
+    writes = [
+        *((writer.client, item) for item in clients), *((writer.project, item) for item in projects),
+        *((writer.task, item) for item in tasks), *((writer.tag, item) for item in tags),
+    ]
+    for first in range(0, len(writes), CATALOG_WRITE_BATCH):
+        with transaction.atomic():
+            for write, item in writes[first:first + CATALOG_WRITE_BATCH]:
+                write(item)
+    return writer.catalog
 
 
 class TogglSource:
@@ -209,8 +290,10 @@ class TogglSource:
     source_system = SOURCE_SYSTEM
     label = "Toggl"
 
-    def __init__(self, *, token: str, workspace_id: str, start: date, end: date):
+    def __init__(self, *, token: str, workspace_id: str, start: date, end: date, may_update_catalog: bool = False):
         self.client = TogglClient(token=token)
+        # Staff only: update existing (shared) clients, projects, tasks and tags from Toggl.
+        self.may_update_catalog = may_update_catalog
         self.workspace_id = str(workspace_id)
         self.source_account = self.workspace_id.strip()
         self.start, self.end = start, end
@@ -225,10 +308,15 @@ class TogglSource:
         except (ZoneInfoNotFoundError, ValueError):
             self.tz = ZoneInfo("UTC")
         ws = self.workspace_id
-        self.catalog = toggl_catalog_upsert(
-            clients=self.client.clients(ws), projects=self.client.projects(ws),
-            tasks=self.client.tasks(ws), tags=self.client.tags(ws),
-        )
+        # Everything is fetched before the first write (no write lock held while waiting on Toggl).
+        clients, projects = self.client.clients(ws), self.client.projects(ws)
+        tasks, tags = self.client.tasks(ws), self.client.tags(ws)
+        try:
+            self.catalog = toggl_catalog_upsert(
+                clients=clients, projects=projects, tasks=tasks, tags=tags, may_update=self.may_update_catalog,
+            )
+        except TogglCatalogError as exc:
+            raise ApiError(str(exc)) from None
 
     def users(self) -> list[SourceUser]:
         return [
@@ -242,6 +330,10 @@ class TogglSource:
             datetime.combine(self.start, time.min, tzinfo=self.tz),
             datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.tz),
         )
+
+    def sweep_scope(self) -> Q:
+        start, end = self.range_bounds()
+        return Q(start__gte=start, start__lt=end)
 
     def windows(self) -> list[tuple[date, date]]:
         windows, start = [], self.start
@@ -290,6 +382,9 @@ class TogglSource:
         if range_end < horizon:
             return
         for item in self.client.time_entries_since(max(range_start, horizon)):
+            # `/me/time_entries` lists every workspace of the user: only this one's belong here.
+            if str(item.get("workspace_id") or item.get("wid") or "") != self.workspace_id:
+                continue
             entry = self._entry(
                 entry_id=item["id"], user_id=item.get("user_id") or item.get("uid"),
                 project_id=item.get("project_id") or item.get("pid"), task_id=item.get("task_id") or item.get("tid"),
@@ -343,6 +438,11 @@ class TogglSource:
             notes=description or "", billable=bool(billable), running=running, deleted=deleted,
         )
         if deleted or running:
+            return entry
+        if stop_at - start_at > timedelta(hours=MAX_ENTRY_HOURS):
+            # e.g. a stop in the year 9999: its duration overflows the database's integer.
+            entry.error = (f'Toggl entry {entry_id}: stop "{stop}" is more than {MAX_ENTRY_HOURS} hours after '
+                           "its start; not imported")
             return entry
         entry.end = stop_at
         entry.duration_seconds = max(0, int((stop_at - start_at).total_seconds()))
@@ -425,6 +525,21 @@ def toggl_export_read(upload) -> dict[str, list]:
     return files
 
 
+def _export_users_matched(*, owner, people: list[dict]) -> dict:
+    """The export's users matched to ours by e-mail, for admins. Anyone else learns nothing
+    about other accounts: their report only counts the users in the file."""
+    if not owner.is_staff:
+        return {"in_export": len(people), "matched_by_email": False}
+    matched, unmatched = [], []
+    User = get_user_model()
+    for person in people:
+        email = (person.get("email") or "").strip()
+        local = User.objects.filter(email__iexact=email).first() if email else None
+        record = {"name": person.get("name") or "", "email": email}
+        (matched if local else unmatched).append({**record, "user": local.username} if local else record)
+    return {"in_export": len(people), "matched_by_email": True, "matched": matched, "unmatched": unmatched}
+
+
 def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
     """Import clients, projects, tasks and tags of a Toggl account export; match its users by
     e-mail (reported, not created). The history shows the result either way."""
@@ -450,29 +565,24 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
                 raise TogglExportError("Invalid identifier in import data")
         catalog = toggl_catalog_upsert(
             clients=files["clients.json"], projects=files["projects.json"], tasks=tasks,
-            tags=files.get("tags.json") or [], task_project_override=task_project,
+            tags=files.get("tags.json") or [], task_project_override=task_project, may_update=owner.is_staff,
         )
     except Exception as exc:  # never leave the record "processing"
         if not isinstance(exc, (TogglExportError, KeyError, TypeError, AttributeError, ValueError)):
             logger.error("Toggl export import %s failed on %s", data_import.pk, type(exc).__name__)
-        message = str(exc) if isinstance(exc, TogglExportError) else "The export's JSON files are not in Toggl's format."
+        readable = isinstance(exc, (TogglExportError, TogglCatalogError))
+        message = str(exc) if readable else "The export's JSON files are not in Toggl's format."
         DataImport.objects.filter(pk=data_import.pk).update(
             status=DataImport.Status.FAILED, status_message=message, finished_at=timezone.now()
         )
         data_import.refresh_from_db()
         return data_import
-    users_matched, users_unmatched = [], []
-    User = get_user_model()
-    for person in files.get("workspace_users.json") or []:
-        email = (person.get("email") or "").strip()
-        local = User.objects.filter(email__iexact=email).first() if email else None
-        record = {"name": person.get("name") or "", "email": email}
-        (users_matched if local else users_unmatched).append({**record, "user": local.username} if local else record)
     counts = catalog.created
     total = sum(len(files.get(f) or []) for f in ("clients.json", "projects.json", "tags.json")) + len(tasks)
     data_import.summary = {
         "created": counts,
-        "users": {"matched": users_matched, "unmatched": users_unmatched},
+        "kept": catalog.kept,
+        "users": _export_users_matched(owner=owner, people=files.get("workspace_users.json") or []),
     }
     data_import.total_records = data_import.processed_records = data_import.successful_records = total
     data_import.created_records = sum(counts.values())
@@ -482,6 +592,8 @@ def toggl_export_import(*, owner, upload, file_name: str) -> DataImport:
         f"Toggl account export: {counts['clients']} clients, {counts['projects']} projects, "
         f"{counts['tasks']} tasks, {counts['tags']} tags created"
     )
+    if kept := sum(catalog.kept.values()):
+        data_import.status_message += f"; {kept} already here kept unchanged (only administrators update them)"
     data_import.finished_at = timezone.now()
     data_import.save()
     return data_import

@@ -173,6 +173,9 @@ class TimeEntry(SourceMixin):
     # entries deleted at the source only ever removes entries of its own account. A database
     # default too, so raw inserts (bench scripts, older backups) that do not name it still work.
     source_account = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The day the source files the entry under (Harvest's `spent_date`): a Harvest rerun's
+    # clean-up selects by it, so a change of timezone never reaches entries outside its range.
+    source_date = models.DateField(null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="time_entries")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

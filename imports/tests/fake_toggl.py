@@ -128,6 +128,9 @@ class FakeToggl(FakeApiServer):
         # Detailed report rows; each row groups time entries sharing description/project/…
         self.rows: list[dict] = []
         self.since_entries: list[dict] = []
+        # How /projects and /tasks page: "normal"; "ignores_page" (every page is the first);
+        # "endless" (a full page of new projects for every page asked).
+        self.catalog_paging = "normal"
         self.hold_row_number: int | None = None
         self.held = threading.Event()
         self.release = threading.Event()
@@ -160,6 +163,11 @@ class FakeToggl(FakeApiServer):
         if path in (f"{ws}/projects", f"{ws}/tasks"):
             items = self.projects if path.endswith("projects") else self.tasks
             page, per_page = int(request.query.get("page", 1)), int(request.query.get("per_page", 200))
+            if self.catalog_paging == "endless":
+                return json_answer([{"id": page * 100_000 + n, "name": f"Project {page}-{n}", "active": True}
+                                    for n in range(per_page)])
+            if self.catalog_paging == "ignores_page":
+                page = 1
             return json_answer(items[(page - 1) * per_page: page * per_page])
         if path == f"{ws}/tags":
             return json_answer(self.tags)

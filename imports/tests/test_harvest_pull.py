@@ -2,7 +2,7 @@
 included."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from conftest import CASES_DIR, SAMPLES_DIR, make_user
 from imports.models import DataImport
@@ -229,3 +229,77 @@ def test_unreadable_entries_are_reported_and_the_rest_imported(
         'Harvest entry 3: hours "1e+300" is not a number of hours between 0 and 1000; not imported',
     ]
     assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["1"]
+
+
+def test_an_entry_restarted_at_the_source_keeps_its_copy(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [harvest_entry(1, "2024-03-01", hours=1), harvest_entry(2, "2024-03-02", hours=2)]
+    pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    fake_harvest.entries[1] = harvest_entry(2, "2024-03-02", hours=2.5, running=True)
+    rerun = pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC")
+    assert (rerun.status, rerun.unchanged_records, rerun.skipped_records, rerun.deleted_records) == (
+        "completed", 1, 1, 0)
+    assert [t["source_id"] for t in rerun.summary["running_timers"]] == ["2"]
+    assert list(TimeEntry.objects.order_by("source_id").values_list("source_id", "duration_seconds")) == [
+        ("1", 3600), ("2", 7200)]
+
+
+def test_an_admin_pull_mapping_by_email_keeps_other_users_copies_of_live_entries(
+    charlie_client, charlie, alice, bob, fake_harvest, django_capture_on_commit_callbacks
+):
+    from django.test import Client as BrowserClient
+
+    bob_client = BrowserClient()
+    bob_client.force_login(bob)
+    fake_harvest.account_id = "830"
+    fake_harvest.users = [{"id": 11, "first_name": "Bob", "last_name": "B", "email": "bob@example.com"},
+                          {"id": 12, "first_name": "Alice", "last_name": "A", "email": "alice@example.com"},
+                          {"id": 13, "first_name": "Zed", "last_name": "Z", "email": "zed@elsewhere.test"}]
+    fake_harvest.entries = [harvest_entry(830001, "2024-03-01", hours=1, user_id=11),
+                            harvest_entry(830002, "2024-03-02", hours=1, user_id=12),
+                            harvest_entry(830003, "2024-03-03", hours=1, user_id=13),
+                            harvest_entry(830004, "2024-03-04", hours=1, user_id=11)]
+    kwargs = {"account_id": "830", "timezone": "UTC"}
+    assert pull(bob_client, django_capture_on_commit_callbacks, **kwargs).created_records == 4  # bob's own copies
+    fake_harvest.entries.pop()  # 830004 deleted at Harvest
+    admin = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, **kwargs)
+    assert (admin.status, admin.created_records, admin.deleted_records) == ("completed", 2, 1)
+    assert sorted(TimeEntry.objects.values_list("owner__username", "source_id")) == [
+        ("alice", "830002"), ("bob", "830001"), ("bob", "830002"), ("bob", "830003"), ("charlie", "830003")]
+
+
+def test_a_rerun_in_another_timezone_deletes_nothing_outside_its_dates(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    fake_harvest.entries = [harvest_entry(1, "2024-09-01", hours=1, started="12:30am"),
+                            harvest_entry(2, "2024-08-30", hours=1, started="9:00am")]
+    first = pull(alice_client, django_capture_on_commit_callbacks, start="2024-08-01", end="2024-09-30",
+                 timezone="Europe/Berlin")
+    assert first.created_records == 2
+    september = TimeEntry.objects.get(source_id="1")
+    assert (september.start, september.source_date) == (datetime(2024, 8, 31, 22, 30, tzinfo=UTC), date(2024, 9, 1))
+    fake_harvest.entries = []  # 2 deleted at Harvest; 1 still there, but outside August
+    rerun = pull(alice_client, django_capture_on_commit_callbacks, start="2024-08-01", end="2024-08-31",
+                 timezone="UTC")
+    assert (rerun.status, rerun.deleted_records) == ("completed", 1)
+    assert list(TimeEntry.objects.values_list("source_id", flat=True)) == ["1"]
+
+
+def test_entries_stored_without_their_date_are_swept_only_well_inside_the_range(
+    alice_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    project = Project.objects.create(name="Legacy")
+
+    def legacy(source_id: str, start: datetime) -> None:
+        TimeEntry.objects.create(owner=alice, project=project, source_system="harvest", source_id=source_id,
+                                 source_account="424242", start=start, end=start, duration_seconds=0)
+
+    legacy("10", datetime(2024, 8, 1, 11, 59, tzinfo=UTC))  # 2024-07-31 in UTC−12
+    legacy("11", datetime(2024, 8, 1, 12, tzinfo=UTC))
+    legacy("12", datetime(2024, 8, 31, 9, 59, tzinfo=UTC))
+    legacy("13", datetime(2024, 8, 31, 10, tzinfo=UTC))  # 2024-09-01 in UTC+14
+    rerun = pull(alice_client, django_capture_on_commit_callbacks, start="2024-08-01", end="2024-08-31",
+                 timezone="UTC")
+    assert rerun.deleted_records == 2
+    assert sorted(TimeEntry.objects.values_list("source_id", flat=True)) == ["10", "13"]

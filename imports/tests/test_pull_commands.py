@@ -56,3 +56,20 @@ def test_commands_fail_clearly(alice, fake_toggl):
     with pytest.raises(CommandError, match=r"^end: 2024-01-01 is before start 2024-01-02\.$"):
         run("import_harvest", "--user", "alice", "--account-id", "1", "--token", "t", "--start", "2024-01-02",
             "--end", "2024-01-01")
+
+
+def test_commands_refuse_a_second_pull_of_the_same_account_while_one_is_unfinished(alice, fake_toggl, fake_harvest):
+    toggl = DataImport.objects.create(owner=alice, import_type="toggl", status="processing",
+                                      source_file_name="Toggl Workspace 2000002")
+    harvest = DataImport.objects.create(owner=alice, import_type="harvest", status="pending",
+                                        source_file_name="Harvest Account 424242")
+    with pytest.raises(CommandError, match=(
+            rf"^Import #{toggl.pk} from Toggl Workspace 2000002 is still running; wait until it finishes\.$")):
+        run("import_toggl", "--user", "alice", "--token", TOGGL_TOKEN, "--workspace", "2000002",
+            "--start", "2024-02-01", "--end", "2024-02-29")
+    with pytest.raises(CommandError, match=(
+            rf"^Import #{harvest.pk} from Harvest Account 424242 is still running; wait until it finishes\.$")):
+        run("import_harvest", "--user", "alice", "--account-id", "424242", "--token", HARVEST_TOKEN,
+            "--start", "2024-02-01", "--end", "2024-02-29", "--timezone", "UTC")
+    assert DataImport.objects.count() == 2
+    assert (fake_toggl.requests, fake_harvest.requests) == ([], [])

@@ -139,3 +139,69 @@ def test_tokens_that_cannot_be_sent_are_refused_at_every_entry_point(client, ali
     assert response.status_code == 400
     assert DataImport.objects.count() == 0
     assert not any(bad in record.getMessage() for record in caplog.records for bad in LEAKY_TOKENS)
+
+
+def test_overlong_account_and_workspace_ids_are_refused_at_every_entry_point(client, alice_client, alice, api_token):
+    import re
+
+    import pytest
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    bearer = api_token(alice, "write:time_entries")
+    for digits in (21, 100, 300):
+        for field, kind, source, option, body in (
+            ("workspace_id", "Toggl workspace id", "toggl", "--workspace", TOGGL_BODY),
+            ("account_id", "Harvest account id", "harvest", "--account-id", HARVEST_BODY),
+        ):
+            error = f"{field}: {digits} digits is too long for a {kind} (at most 20)."
+            payload = {**body, field: "9" * digits}
+            session = alice_client.post(f"/api/import/{source}", payload, content_type="application/json")
+            v1 = client.post(f"/api/v1/import/{source}", payload, content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {bearer}")
+            for response in (session, v1):
+                assert (response.status_code, response.json()) == (
+                    400, {"success": False, "error": error, "field": field})
+            page = alice_client.post(f"/import-export/{source}/", payload)
+            assert page.status_code == 400 and error in page.content.decode()
+            with pytest.raises(CommandError, match=f"^{re.escape(error)}$"):
+                call_command(f"import_{source}", "--user", "alice", "--token", "t", option, "9" * digits,
+                             "--start", "2024-01-01", "--end", "2024-01-31")
+    assert DataImport.objects.count() == 0
+    twenty = alice_client.post("/api/import/toggl", {**TOGGL_BODY, "workspace_id": "9" * 20},
+                               content_type="application/json")
+    assert twenty.status_code == 202
+    assert DataImport.objects.get().source_file_name == "Toggl Workspace " + "9" * 20
+
+
+def test_the_page_and_the_status_apis_report_failed_entries_and_deletions(
+    alice_client, alice, api_token, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=81, start="2024-01-05T10:00:00+00:00", stop="2024-01-05T10:30:00+00:00")
+    fake_toggl.add_entry(entry_id=82, start="2024-01-06T10:00:00+00:00", stop="2024-01-06T10:30:00+00:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post("/import-export/toggl/", TOGGL_BODY)
+    fake_toggl.rows.pop(0)  # 81 deleted at Toggl
+    fake_toggl.add_entry(entry_id=83, start="2024-01-07T10:00:00Z", stop="9999-12-31T23:59:59Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post("/import-export/toggl/", TOGGL_BODY)
+    rerun = DataImport.objects.order_by("-pk").first()
+    assert rerun.status_message == (
+        "Imported from Toggl: 0 created, 0 updated, 1 unchanged, 1 deleted, 0 skipped, 1 not imported (see the report)")
+
+    page = alice_client.get("/import-export/toggl/").content.decode()
+    row = page[page.index(f'<tr id="import-{rerun.pk}">'):]
+    row = row[:row.index("</tr>")]
+    assert "<th>Failed</th>" in page
+    assert "<td>1</td><td>0</td>\n        <td class=\"error\">1</td>" in row  # deleted, skipped, failed
+    assert "<summary>1 not imported</summary>" in row
+    assert ("<li>entry 83: Toggl entry 83: stop &quot;9999-12-31T23:59:59Z&quot; is more than 1000 hours after its "
+            "start; not imported</li>") in row
+
+    session = alice_client.get(f"/api/import/status/{rerun.pk}").json()
+    v1 = alice_client.get(f"/api/v1/imports/{rerun.pk}",
+                          HTTP_AUTHORIZATION=f"Bearer {api_token(alice, 'read:time_entries')}").json()
+    for body in (session, v1):
+        assert (body["deleted_records"], body["failed_records"], body["status"]) == (1, 1, "completed_with_errors")
+        assert [e["message"] for e in body["error_log"]] == [
+            'Toggl entry 83: stop "9999-12-31T23:59:59Z" is more than 1000 hours after its start; not imported']

@@ -16,7 +16,7 @@ from imports.pulls import (
     pull_execute,
     pull_start,
 )
-from timetracker.models import TimeEntry
+from timetracker.models import Project, TimeEntry
 
 from .fake_harvest import HARVEST_TOKEN, harvest_entry
 from .fake_toggl import TOGGL_TOKEN, Canned
@@ -358,3 +358,39 @@ def test_endless_pages_without_totals_stop_at_the_hard_maximum(
     assert (data_import.status, data_import.status_message) == (
         "failed", "Toggl kept sending next pages (more than 5); stopped so that the pull ends.")
     assert len(fake_toggl.requests_to(REPORT)) == 6
+
+
+def test_catalog_pages_that_repeat_stop_the_pull_before_anything_is_written(
+    alice, fake_toggl, sleeps, django_capture_on_commit_callbacks
+):
+    fake_toggl.projects = [{"id": 10_000 + n, "name": f"Project {n}", "active": True} for n in range(200)]
+    fake_toggl.catalog_paging = "ignores_page"
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl sent the same page of projects again (page 2); stopped so that the pull ends.")
+    projects = fake_toggl.requests_to("/api/v9/workspaces/2000002/projects")
+    assert [r.query["page"] for r in projects] == ["1", "2"]
+    assert Project.objects.count() == 0
+
+
+def test_endless_catalog_pages_stop_at_the_hard_maximum(
+    alice, fake_toggl, sleeps, settings, django_capture_on_commit_callbacks
+):
+    settings.PULL_MAX_PAGES = 3
+    fake_toggl.catalog_paging = "endless"
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl kept sending pages of projects (more than 3); stopped so that the pull ends.")
+    assert len(fake_toggl.requests_to("/api/v9/workspaces/2000002/projects")) == 4
+    assert Project.objects.count() == 0
+
+
+def test_a_catalog_larger_than_one_write_batch_is_written_whole(
+    alice, fake_toggl, sleeps, django_capture_on_commit_callbacks
+):
+    fake_toggl.projects = [{"id": 10_000 + n, "name": f"Project {n:03}", "active": n % 2 == 0} for n in range(450)]
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert data_import.status == "completed", data_import.status_message
+    assert [r.query["page"] for r in fake_toggl.requests_to("/api/v9/workspaces/2000002/projects")] == ["1", "2", "3"]
+    assert (Project.objects.count(), Project.objects.filter(archived=True).count()) == (450, 225)
+    assert Project.objects.get(name="Project 449").source_id == "10449"

@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -309,3 +310,75 @@ def test_an_entry_with_an_unreadable_start_is_reported_and_keeps_its_earlier_cop
     assert [e["message"] for e in data_import.row_errors] == [
         'Toggl entry 12: start "not a date" is not a date and time; not imported']
     assert TimeEntry.objects.filter(owner=alice).count() == 2
+
+
+def test_a_non_admin_pull_changes_no_existing_client_or_project(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    acme = Client.objects.create(name="Acme Corp", status="active")
+    Project.objects.create(name="Website", client=acme, billable=False, hourly_rate="80.00")
+    fake_toggl.clients = [{"id": 64890399, "wid": WS, "archived": True, "name": "Acme Corp"}]
+    fake_toggl.projects = [{"id": 200880671, "workspace_id": WS, "client_id": 64890399, "name": "Website",
+                            "active": False, "billable": True, "rate": 999}]
+    fake_toggl.add_entry(entry_id=31, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00",
+                         project_id=200880671)
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    assert DataImport.objects.get(pk=response.json()["import_id"]).status == "completed"
+    assert list(Client.objects.values_list("name", "status", "source_id")) == [("Acme Corp", "active", "")]
+    assert list(Project.objects.values_list("name", "archived", "billable", "hourly_rate", "source_id")) == [
+        ("Website", False, False, Decimal("80.00"), "")]
+    assert TimeEntry.objects.get(owner=alice).project.name == "Website"  # mapped to the existing project
+
+
+def test_recent_entries_of_the_users_other_workspaces_are_not_pulled(
+    alice_client, alice, fake_toggl, monkeypatch, django_capture_on_commit_callbacks
+):
+    from imports import toggl
+
+    monkeypatch.setattr(toggl, "clock", lambda: datetime(2024, 1, 20, tzinfo=UTC))
+    fake_toggl.since_entries = [
+        {"id": 41, "workspace_id": WS, "user_id": 1000001, "start": "2024-01-10T08:00:00Z",
+         "stop": "2024-01-10T09:00:00Z", "duration": 3600, "description": "here"},
+        {"id": 42, "workspace_id": 9999999, "user_id": 1000001, "start": "2024-01-11T08:00:00Z",
+         "stop": "2024-01-11T09:00:00Z", "duration": 3600, "description": "other workspace"},
+        {"id": 43, "workspace_id": 9999999, "user_id": 1000001, "start": "2024-01-12T08:00:00Z", "stop": None,
+         "duration": -1, "description": "other workspace, running"},
+    ]
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert (data_import.status, data_import.created_records, data_import.skipped_records) == ("completed", 1, 0)
+    assert list(TimeEntry.objects.values_list("source_id", "source_account", "notes")) == [
+        ("41", str(WS), "here")]
+    assert data_import.summary["running_timers"] == []
+
+
+def test_an_entry_restarted_at_the_source_keeps_its_copy(
+    alice_client, alice, fake_toggl, monkeypatch, django_capture_on_commit_callbacks
+):
+    from imports import toggl
+
+    monkeypatch.setattr(toggl, "clock", lambda: datetime(2024, 1, 20, tzinfo=UTC))
+    fake_toggl.add_entry(entry_id=51, start="2024-01-10T08:00:00+00:00", stop="2024-01-10T09:00:00+00:00")
+    start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    # Running again: the report leaves it out, /me/time_entries shows it running.
+    fake_toggl.rows = []
+    fake_toggl.since_entries = [{"id": 51, "workspace_id": WS, "user_id": 1000001, "start": "2024-01-10T08:00:00Z",
+                                 "stop": None, "duration": -1, "description": ""}]
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    rerun = DataImport.objects.get(pk=response.json()["import_id"])
+    assert (rerun.status, rerun.skipped_records, rerun.deleted_records) == ("completed", 1, 0)
+    assert list(TimeEntry.objects.values_list("source_id", "duration_seconds")) == [("51", 3600)]
+
+
+def test_an_entry_with_an_absurd_stop_is_reported_and_the_rest_imported(
+    alice_client, alice, fake_toggl, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=61, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    fake_toggl.add_entry(entry_id=62, start="2024-01-03T08:00:00Z", stop="9999-12-31T23:59:59Z")
+    response = start_pull(alice_client, django_capture_on_commit_callbacks, start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert data_import.status == "completed_with_errors", data_import.status_message
+    assert (data_import.processed_records, data_import.created_records, data_import.failed_records) == (2, 1, 1)
+    assert [e["message"] for e in data_import.row_errors] == [
+        'Toggl entry 62: stop "9999-12-31T23:59:59Z" is more than 1000 hours after its start; not imported']
+    assert list(TimeEntry.objects.values_list("source_id", "duration_seconds")) == [("61", 3600)]

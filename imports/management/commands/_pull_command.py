@@ -9,9 +9,7 @@ from imports.pulls import (
     PullInputError,
     pull_credentials_seal,
     pull_execute,
-    pull_import_create,
-    pull_options_clean,
-    pull_source_name,
+    pull_import_begin,
 )
 
 
@@ -33,12 +31,10 @@ class PullCommand(BaseCommand):
         params = {key: options.get(key) for key in ("token", "start", "end", "workspace_id", "account_id", "timezone")}
         params["map_users_by_email"] = options["map_users_by_email"]
         try:
-            cleaned, credentials = pull_options_clean(user=user, source=self.source, params=params)
+            # The same checks as the pages and APIs, a second pull of the same account included.
+            data_import, credentials = pull_import_begin(user=user, source=self.source, params=params)
         except PullInputError as exc:
             raise CommandError(exc.message) from None
-        import_type = DataImport.Type.TOGGL if self.source == "toggl" else DataImport.Type.HARVEST
-        data_import = pull_import_create(owner=user, import_type=import_type, options=cleaned,
-                                         source_file_name=pull_source_name(cleaned))
         bar = tqdm(desc=f"Import from {self.source.title()}", unit="entries", file=self.stderr._out)
 
         def progress(current: DataImport) -> None:
