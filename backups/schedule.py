@@ -80,7 +80,7 @@ def scheduled_backups_prune(*, retention_days: int, keep: str = "") -> list[str]
     """Delete the scheduled backups created more than `retention_days` ago. Manual, upload and
     safety backups are never touched; neither is `keep` (the backup just taken)."""
     from .selectors import backup_list
-    from .services import backup_delete
+    from .services import RestoreInProgress, backup_delete
 
     cutoff = timezone.now() - timedelta(days=retention_days)
     deleted = []
@@ -89,6 +89,10 @@ def scheduled_backups_prune(*, retention_days: int, keep: str = "") -> list[str]
         # here, so a deletion needs both: taken by the schedule, and named so in this folder.
         taken_here_by_schedule = info.trigger == SCHEDULED_TRIGGER and f"-{SCHEDULED_TRIGGER}" in info.name
         if taken_here_by_schedule and info.name != keep and info.created_at < cutoff:
-            backup_delete(name=info.name)
+            try:
+                backup_delete(name=info.name)
+            except RestoreInProgress:  # queued since the backup was taken: the next one prunes
+                logger.info("Scheduled backups not pruned: a restore is in progress")
+                break
             deleted.append(info.name)
     return deleted

@@ -262,11 +262,14 @@ def _work_dir(purpose: str) -> Path:
 
 def backup_delete(*, name: str) -> None:
     """Delete a backup from BACKUP_DIR, an unreadable one too (the list leaves it out with a
-    warning); not while it is being restored."""
+    warning). Raises RestoreInProgress while a restore is queued or running, whichever backup
+    it restores."""
     path = backup_path_get(name)
     status = status_read()
-    if status.archive_name == path.name and _restore_active(status):
-        raise RestoreInProgress("That backup is being restored; it can be deleted when the restore has finished.")
+    if _restore_active(status):
+        if status.archive_name == path.name:
+            raise RestoreInProgress("That backup is being restored; it can be deleted when the restore has finished.")
+        raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
     path.unlink(missing_ok=True)
 
 

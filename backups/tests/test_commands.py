@@ -142,7 +142,9 @@ def test_backup_restore_without_yes_and_no_stdin_asks_for_yes(restorable_db, ali
     assert [b.trigger for b in backup_list()] == ["manual"]
 
 
-def test_backup_delete_deletes_a_backup_but_not_the_one_being_restored(restorable_db, alice):
+def test_backup_delete_deletes_a_backup_but_none_during_a_restore(restorable_db, alice):
+    from django.utils import timezone
+
     from backups.restore_flag import set_database_restore_in_progress
     from backups.status import status_write
     from backups.types import RestoreStatus
@@ -161,6 +163,14 @@ def test_backup_delete_deletes_a_backup_but_not_the_one_being_restored(restorabl
     finally:
         set_database_restore_in_progress(False)
     assert str(refused.value) == "That backup is being restored; it can be deleted when the restore has finished."
+    run("backup_create")
+    third = backup_list()[0]
+    status_write(RestoreStatus(state="queued", archive_name=second.name, queued_at=timezone.now()))
+    with pytest.raises(CommandError) as refused:
+        run("backup_delete", third.name)
+    assert str(refused.value) == "A restore is in progress; try again when it has finished."
+    status_write(RestoreStatus(state="completed", archive_name=second.name))
+    assert run("backup_delete", third.name) == (f"Deleted {third.name}\n", "")
     with pytest.raises(CommandError) as refused:
         run("backup_delete", "backup-nope.zip")
     assert str(refused.value) == 'No backup named "backup-nope.zip".'

@@ -191,3 +191,17 @@ def test_an_uploaded_scheduled_backup_is_not_pruned(schedule, monkeypatch):
     move_time_to(monkeypatch, at(10, 2, 5))
     assert backups_scheduled_run.delay().get() == "created"
     assert uploaded.name in {b.name for b in backup_list()}
+
+
+def test_retention_deletes_nothing_while_a_restore_is_queued(monkeypatch):
+    from backups.schedule import scheduled_backups_prune
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    move_time_to(monkeypatch, at(1, 2, 5))
+    old = backup_create(trigger="scheduled")
+    move_time_to(monkeypatch, at(10, 2, 5))
+    status_write(RestoreStatus(state="queued", archive_name="another.zip", queued_at=at(10, 2, 4)))
+
+    assert scheduled_backups_prune(retention_days=2) == []
+    assert scheduled_names() == [old.name]
