@@ -15,6 +15,7 @@ import re
 import stat
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -244,6 +245,8 @@ def _manifest_problem(manifest) -> str:
                       ("version", str)):
         if not isinstance(manifest.get(key), kind):
             return f"{key} missing"
+    if manifest_created_at(manifest["created_at"]) is None:
+        return f"created_at must be an ISO 8601 date and time with a UTC offset, not {manifest['created_at']!r}"
     problem = _migrations_problem(manifest["migrations"]) or _row_counts_problem(manifest["row_counts"])
     if problem:
         return problem
@@ -263,6 +266,18 @@ def _manifest_problem(manifest) -> str:
         if name not in manifest["members"]:
             return f'no "{name}"'
     return ""
+
+
+def manifest_created_at(value) -> datetime | None:
+    """The manifest's creation time, or None unless it is an ISO 8601 date and time with a UTC
+    offset: a time without one cannot be ordered against the other backups' or the retention's."""
+    if not isinstance(value, str):
+        return None
+    try:
+        created = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return created if created.utcoffset() is not None else None
 
 
 # Tables and apps every TimeTracker database has: a manifest without them is not of one.

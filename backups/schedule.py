@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .models import BackupSchedule
 from .restore_flag import is_database_restore_in_progress
+from .types import RestoreInProgress
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,13 @@ def scheduled_backup_run() -> ScheduledRun:
 
     try:
         info = backup_create(trigger=SCHEDULED_TRIGGER)
+    except RestoreInProgress:
+        # Queued, so the flag is not set yet: a skipped turn too. The day goes back as it was.
+        logger.info("Scheduled backup skipped: a restore is in progress")
+        BackupSchedule.objects.filter(pk=schedule.pk, last_run_on=today).update(
+            last_run_on=previous_run_on, last_run_at=schedule.last_run_at, last_error=schedule.last_error
+        )
+        return ScheduledRun("skipped", "a restore is in progress")
     except Exception as error:
         logger.exception("Scheduled backup failed")
         # Give the day back, so the next tick tries again instead of leaving the day without a backup.
@@ -89,6 +97,10 @@ def scheduled_backups_prune(*, retention_days: int, keep: str = "") -> list[str]
         # here, so a deletion needs both: taken by the schedule, and named so in this folder.
         taken_here_by_schedule = info.trigger == SCHEDULED_TRIGGER and f"-{SCHEDULED_TRIGGER}" in info.name
         if taken_here_by_schedule and info.name != keep and info.created_at < cutoff:
-            backup_delete(name=info.name)
+            try:
+                backup_delete(name=info.name)
+            except RestoreInProgress:  # queued since the backup was taken: the next one prunes
+                logger.info("Scheduled backups not pruned: a restore is in progress")
+                break
             deleted.append(info.name)
     return deleted

@@ -8,12 +8,16 @@ import json
 import logging
 import re
 import zipfile
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 
-from .archive import FORMAT_PORTABLE, MANIFEST_MAX_BYTES, MANIFEST_NAME
+from .archive import (
+    FORMAT_PORTABLE,
+    MANIFEST_MAX_BYTES,
+    MANIFEST_NAME,
+    manifest_created_at,
+)
 from .restore_flag import is_database_restore_in_progress
 from .status import status_read
 from .types import BackupInfo, BackupNotFound, RestoreStatus
@@ -24,11 +28,14 @@ BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.zip$")
 
 
 def backup_info_from_manifest(path: Path, manifest: dict) -> BackupInfo:
+    created_at = manifest_created_at(manifest["created_at"])
+    if created_at is None:
+        raise ValueError(f"created_at is not a date and time with a UTC offset: {manifest['created_at']!r}")
     return BackupInfo(
         name=path.name,
         path=path,
         size=path.stat().st_size,
-        created_at=datetime.fromisoformat(manifest["created_at"]),
+        created_at=created_at,
         engine=manifest["engine"],
         version=manifest["version"],
         portable=manifest["format"] == FORMAT_PORTABLE,
@@ -43,8 +50,9 @@ def _read_info(path: Path) -> BackupInfo | None:
             if archive.getinfo(MANIFEST_NAME).file_size > MANIFEST_MAX_BYTES:
                 return None
             return backup_info_from_manifest(path, json.loads(archive.read(MANIFEST_NAME)))
-    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
-        logger.warning("Not listed: %s is not a readable backup", path.name)
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+        logger.warning("Not listed: %s is not a readable backup (%s: %s); manage.py backup_delete deletes it",
+                       path.name, type(error).__name__, error)
         return None
 
 
@@ -62,14 +70,21 @@ def backup_list() -> list[BackupInfo]:
     return sorted(infos, key=lambda info: (info.created_at, info.name), reverse=True)
 
 
-def backup_get(name: str) -> BackupInfo:
-    """The backup called `name` in BACKUP_DIR; BackupNotFound for anything else, including
-    names that try to leave the folder."""
+def backup_path_get(name: str) -> Path:
+    """The archive file called `name` in BACKUP_DIR, readable or not; BackupNotFound for
+    anything else, including names that try to leave the folder."""
     if not isinstance(name, str) or not BACKUP_NAME.match(name) or ".." in name:
         raise BackupNotFound(f'No backup named "{name}".')
     path = Path(settings.BACKUP_DIR) / name
     if path.is_symlink() or not path.is_file():
         raise BackupNotFound(f'No backup named "{name}".')
+    return path
+
+
+def backup_get(name: str) -> BackupInfo:
+    """The backup called `name` in BACKUP_DIR; BackupNotFound for anything else, including
+    names that try to leave the folder and archives whose manifest cannot be read."""
+    path = backup_path_get(name)
     info = _read_info(path)
     if info is None:
         raise BackupNotFound(f'"{name}" is not a readable backup.')

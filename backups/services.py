@@ -43,7 +43,7 @@ from .archive import (
     stored_file_relative,
 )
 from .restore_flag import is_database_restore_in_progress, restore_flag_held
-from .selectors import backup_get, backup_info_from_manifest, backup_list
+from .selectors import backup_info_from_manifest, backup_list, backup_path_get
 from .status import restore_lock, status_read, status_write
 from .types import (
     BackupError,
@@ -261,12 +261,16 @@ def _work_dir(purpose: str) -> Path:
 
 
 def backup_delete(*, name: str) -> None:
-    """Delete a backup from BACKUP_DIR (not while it is being restored)."""
-    info = backup_get(name)
+    """Delete a backup from BACKUP_DIR, an unreadable one too (the list leaves it out with a
+    warning). Raises RestoreInProgress while a restore is queued or running, whichever backup
+    it restores."""
+    path = backup_path_get(name)
     status = status_read()
-    if status.archive_name == info.name and _restore_active(status):
-        raise RestoreInProgress("That backup is being restored; it can be deleted when the restore has finished.")
-    info.path.unlink(missing_ok=True)
+    if _restore_active(status):
+        if status.archive_name == path.name:
+            raise RestoreInProgress("That backup is being restored; it can be deleted when the restore has finished.")
+        raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
+    path.unlink(missing_ok=True)
 
 
 # Uploads stored for a restore that restore_request has not yet queued or refused: a refused

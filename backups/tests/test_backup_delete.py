@@ -88,3 +88,17 @@ def test_the_backup_being_restored_is_not_deleted(charlie_client, backup):
     assert ('<p class="errornote" id="refusal">That backup is being restored; it can be deleted when the restore '
             "has finished.</p>") in response.content.decode()  # fmt: skip
     assert [b.name for b in backup_list()] == [backup.name]
+
+
+def test_another_backup_is_not_deleted_while_a_restore_is_queued(charlie_client, backup):
+    other = backup_create(trigger="manual")
+    celery_app.conf.task_always_eager = False  # no worker runs: the restore stays queued, the flag unset
+    try:
+        restore_request(archive_path=backup.path, requested_by="charlie")
+        assert restore_status_get().state == "queued"
+        response = charlie_client.post(f"{LIST_URL}{other.name}/delete/")
+    finally:
+        celery_app.control.purge()
+    assert response.status_code == 409
+    assert f'<p class="errornote" id="refusal">{RUNNING}</p>' in response.content.decode()
+    assert sorted(b.name for b in backup_list()) == sorted([backup.name, other.name])

@@ -17,7 +17,7 @@ from backups.restore_flag import is_database_restore_in_progress
 from backups.selectors import backup_list
 from timetracker.models import TimeEntry
 
-from .factories import entries_of, three_entries
+from .factories import entries_of, rewrite_archive, three_entries
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +66,26 @@ def test_backup_restore_of_a_bad_archive_is_a_command_error(restorable_db, alice
     with pytest.raises(CommandError) as failed:
         run("backup_restore", "missing.zip", "--yes")
     assert str(failed.value) == "No such file: missing.zip"
+
+
+@pytest.mark.parametrize("created_at", ["yesterday", "2020-01-01T00:00:00"])
+def test_backup_restore_of_an_archive_without_a_valid_creation_time_changes_nothing(restorable_db, alice, tmp_path,
+                                                                                    created_at):  # fmt: skip
+    three_entries(alice)
+    run("backup_create")
+    [taken] = backup_list()
+    odd = rewrite_archive(taken.path, tmp_path / "odd.zip",
+                          manifest_change=lambda manifest: manifest.update(created_at=created_at))
+    TimeEntry.objects.filter(notes="day 1").delete()
+
+    with pytest.raises(CommandError) as failed:
+        run("backup_restore", str(odd), "--yes", "--no-progress")
+
+    assert str(failed.value) == ("Backup rejected: invalid manifest (created_at must be an ISO 8601 date and time "
+                                 f"with a UTC offset, not {created_at!r})")
+    assert entries_of(alice) == [("day 2", 5400, ["deep work"]), ("day 3", 5400, [])]
+    assert backup_list() == [taken]  # no safety backup either
+    assert is_database_restore_in_progress() is False
 
 
 def test_backup_restore_asks_first(restorable_db, alice):
@@ -122,7 +142,9 @@ def test_backup_restore_without_yes_and_no_stdin_asks_for_yes(restorable_db, ali
     assert [b.trigger for b in backup_list()] == ["manual"]
 
 
-def test_backup_delete_deletes_a_backup_but_not_the_one_being_restored(restorable_db, alice):
+def test_backup_delete_deletes_a_backup_but_none_during_a_restore(restorable_db, alice):
+    from django.utils import timezone
+
     from backups.restore_flag import set_database_restore_in_progress
     from backups.status import status_write
     from backups.types import RestoreStatus
@@ -141,6 +163,14 @@ def test_backup_delete_deletes_a_backup_but_not_the_one_being_restored(restorabl
     finally:
         set_database_restore_in_progress(False)
     assert str(refused.value) == "That backup is being restored; it can be deleted when the restore has finished."
+    run("backup_create")
+    third = backup_list()[0]
+    status_write(RestoreStatus(state="queued", archive_name=second.name, queued_at=timezone.now()))
+    with pytest.raises(CommandError) as refused:
+        run("backup_delete", third.name)
+    assert str(refused.value) == "A restore is in progress; try again when it has finished."
+    status_write(RestoreStatus(state="completed", archive_name=second.name))
+    assert run("backup_delete", third.name) == (f"Deleted {third.name}\n", "")
     with pytest.raises(CommandError) as refused:
         run("backup_delete", "backup-nope.zip")
     assert str(refused.value) == 'No backup named "backup-nope.zip".'

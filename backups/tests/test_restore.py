@@ -325,6 +325,10 @@ def test_a_task_delivered_again_after_another_restore_or_its_own_end_restores_no
     (lambda m: m["row_counts"].update(auth_user=-1), 'row_counts: "auth_user" must be a non-negative integer, not -1'),
     (lambda m: m.update(migrations={"timetracker": "0001"}), 'migrations: "timetracker" must be a list of migration names'),
     (lambda m: m.update(migrations={"timetracker": ["0001_initial"]}), "migrations: no auth, contenttypes migrations"),
+    (lambda m: m.update(created_at="yesterday"),
+     "created_at must be an ISO 8601 date and time with a UTC offset, not 'yesterday'"),
+    (lambda m: m.update(created_at="2020-01-01T00:00:00"),
+     "created_at must be an ISO 8601 date and time with a UTC offset, not '2020-01-01T00:00:00'"),
 ])
 def test_a_manifest_of_the_wrong_shape_is_refused_up_front(restorable_db, alice, tmp_path, change, problem):
     backup = backup_create()

@@ -7,9 +7,11 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from backups.admin_views import STATUS_COOKIE
-from backups.selectors import backup_list
+from backups.selectors import backup_list, restore_status_get
 from backups.services import backup_create, backup_restore
 from timetracker.models import Client
+
+from .factories import rewrite_archive
 
 LIST_URL = "/admin/backups/backup/"
 CREATE_URL = "/admin/backups/backup/create/"
@@ -111,3 +113,24 @@ def test_an_upload_refused_while_a_restore_runs_is_not_kept(charlie_client, tmp_
 
     assert response.status_code == 409
     assert [b.name for b in backup_list()] == [taken.name]
+
+
+@pytest.mark.parametrize("created_at", ["yesterday", "2020-01-01T00:00:00"])
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_whose_creation_time_is_not_a_date_and_time_with_an_offset_is_refused_and_not_kept(
+        charlie_client, tmp_path, settings, created_at):  # fmt: skip
+    taken = backup_create(trigger="manual")
+    upload = rewrite_archive(taken.path, tmp_path / "from-elsewhere.zip",
+                             manifest_change=lambda manifest: manifest.update(created_at=created_at))
+    taken.path.unlink()
+
+    with open(upload, "rb") as archive:
+        response = charlie_client.post(RESTORE_URL, {"archive": archive, "confirm": "on"})
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [(
+        "Backup rejected: invalid manifest (created_at must be an ISO 8601 date and time with a UTC offset, "
+        f"not {created_at!r})")]
+    assert restore_status_get().state == "idle"
+    assert sorted(path.name for path in settings.BACKUP_DIR.iterdir()) == []
+    assert charlie_client.get(LIST_URL).status_code == 200

@@ -1,6 +1,7 @@
 """The daily scheduled backup (Celery beat task) and the retention of scheduled backups.
 Time is moved (django.utils.timezone.now), never waited for."""
 
+import logging
 import threading
 from datetime import UTC, datetime, time, timedelta
 
@@ -131,6 +132,28 @@ def test_tick_during_a_restore_skips_without_touching_the_database(schedule, mon
     assert schedule.last_run_on is None
 
 
+def test_tick_while_a_restore_is_queued_skips_its_turn_and_gives_the_day_back(schedule, monkeypatch, caplog):
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    move_time_to(monkeypatch, at(10, 2, 3))
+    status_write(RestoreStatus(state="queued", archive_name="another.zip", queued_at=at(10, 2, 1)))
+
+    with caplog.at_level(logging.INFO, logger="backups"):
+        assert backups_scheduled_run.delay().get() == "skipped"
+
+    logged = [(record.levelname, record.getMessage()) for record in caplog.records if record.name.startswith("backups")]
+    assert logged == [("INFO", "Scheduled backup skipped: a restore is in progress")]
+    schedule.refresh_from_db()
+    assert (schedule.last_run_on, schedule.last_run_at, schedule.last_error) == (None, None, "")
+    assert backup_list() == []
+
+    status_write(RestoreStatus(state="completed", archive_name="another.zip"))
+    move_time_to(monkeypatch, at(10, 2, 8))
+    assert backups_scheduled_run.delay().get() == "created"
+    assert len(scheduled_names()) == 1
+
+
 def test_a_failed_backup_gives_the_day_back_and_the_next_tick_retries(schedule, monkeypatch, tmp_path,
                                                                       settings):  # fmt: skip
     real_backup_dir = settings.BACKUP_DIR
@@ -191,3 +214,17 @@ def test_an_uploaded_scheduled_backup_is_not_pruned(schedule, monkeypatch):
     move_time_to(monkeypatch, at(10, 2, 5))
     assert backups_scheduled_run.delay().get() == "created"
     assert uploaded.name in {b.name for b in backup_list()}
+
+
+def test_retention_deletes_nothing_while_a_restore_is_queued(monkeypatch):
+    from backups.schedule import scheduled_backups_prune
+    from backups.status import status_write
+    from backups.types import RestoreStatus
+
+    move_time_to(monkeypatch, at(1, 2, 5))
+    old = backup_create(trigger="scheduled")
+    move_time_to(monkeypatch, at(10, 2, 5))
+    status_write(RestoreStatus(state="queued", archive_name="another.zip", queued_at=at(10, 2, 4)))
+
+    assert scheduled_backups_prune(retention_days=2) == []
+    assert scheduled_names() == [old.name]
