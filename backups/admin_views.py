@@ -156,7 +156,7 @@ def backup_create_page(request):
     portable = request.POST.get("portable") in ("1", "on", "true")
     # Refused now rather than from inside the job, so the admin gets the 409 (the job's
     # backup_create checks again).
-    if selectors.restore_status_get().is_active:
+    if selectors.restore_blocks_work():
         return _refused(request, status=409, title="Restore in progress", message=RESTORE_RUNNING_MESSAGE,
                         status_link=True)  # fmt: skip
     job = backup_job_start(portable=portable, requested_by=request.user.get_username())

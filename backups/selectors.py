@@ -8,9 +8,11 @@ import json
 import logging
 import re
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
 from .archive import (
     FORMAT_PORTABLE,
@@ -89,6 +91,16 @@ def backup_get(name: str) -> BackupInfo:
     if info is None:
         raise BackupNotFound(f'"{name}" is not a readable backup.')
     return info
+
+
+def restore_blocks_work(status: RestoreStatus | None = None) -> bool:
+    """True while a restore runs (the flag is set) or is queued and not yet started. A queued
+    task that no worker ever starts stops blocking after RESTORE_QUEUE_STALE_SECONDS."""
+    if is_database_restore_in_progress():
+        return True
+    status = status if status is not None else status_read()
+    stale_after = timedelta(seconds=int(settings.RESTORE_QUEUE_STALE_SECONDS))
+    return status.state == "queued" and status.queued_at is not None and status.queued_at > timezone.now() - stale_after
 
 
 def restore_status_get() -> RestoreStatus:

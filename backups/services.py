@@ -20,7 +20,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -43,7 +43,12 @@ from .archive import (
     stored_file_relative,
 )
 from .restore_flag import is_database_restore_in_progress, restore_flag_held
-from .selectors import backup_info_from_manifest, backup_list, backup_path_get
+from .selectors import (
+    backup_info_from_manifest,
+    backup_list,
+    backup_path_get,
+    restore_blocks_work,
+)
 from .status import restore_lock, status_read, status_write
 from .types import (
     BackupError,
@@ -78,15 +83,6 @@ def _backup_dir() -> Path:
     return path
 
 
-def _restore_active(status: RestoreStatus) -> bool:
-    if is_database_restore_in_progress():
-        return True
-    # Queued but not started: the flag is not set yet. A task that never started (no worker)
-    # stops blocking after RESTORE_QUEUE_STALE_SECONDS.
-    stale_after = timedelta(seconds=int(settings.RESTORE_QUEUE_STALE_SECONDS))
-    return status.state == "queued" and status.queued_at is not None and status.queued_at > _now() - stale_after
-
-
 # ---------------------------------------------------------------- backup
 
 
@@ -94,7 +90,7 @@ def backup_create(*, portable: bool = False, trigger: str = "manual", output: Pa
                   progress: Callable[[int, int], None] | None = None) -> BackupInfo:
     """Write a backup archive (into BACKUP_DIR, or to `output`) and return what it holds.
     Raises RestoreInProgress while a restore is queued or running."""
-    if _restore_active(status_read()):
+    if restore_blocks_work(status_read()):
         raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
     return _backup_write(portable=portable, trigger=trigger, output=output, progress=progress)
 
@@ -266,7 +262,7 @@ def backup_delete(*, name: str) -> None:
     it restores."""
     path = backup_path_get(name)
     status = status_read()
-    if _restore_active(status):
+    if restore_blocks_work(status):
         if status.archive_name == path.name:
             raise RestoreInProgress("That backup is being restored; it can be deleted when the restore has finished.")
         raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
@@ -343,7 +339,7 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
     _fresh_uploads.discard(path)  # queued (below) or refused: no longer fresh either way
     restore_id = uuid.uuid4().hex
     with restore_lock():
-        if _restore_active(status_read()):
+        if restore_blocks_work(status_read()):
             if fresh:
                 path.unlink(missing_ok=True)
             raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
@@ -508,10 +504,15 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
     status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
                       f"{len(validated.file_members())} stored files, {applied} migrations applied. "
                       f"Safety backup: {safety.name}.")
-    _safety_backups_prune(keep_also=name)
+    written = status_write(status)
+    # Housekeeping after the fact: the restore has succeeded whatever happens to the pruning.
+    try:
+        _safety_backups_prune(keep_also=name)
+    except Exception:
+        logger.exception("Deleting old safety backups after the restore of %s failed", name)
     if progress:
         progress(len(RESTORE_STEPS), len(RESTORE_STEPS))
-    return status_write(status)
+    return written
 
 
 def _safety_backups_prune(*, keep_also: str) -> None:

@@ -2,14 +2,18 @@
 (confirmation, choice or upload, size cap) and the schedule page."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
+from django.utils import timezone
 
 from backups.models import BackupSchedule
 from backups.selectors import backup_list, restore_status_get
 from backups.services import backup_create
+from backups.status import status_write
+from backups.types import RestoreStatus
 from conftest import make_user
 
 LIST_URL = "/admin/backups/backup/"
@@ -255,3 +259,20 @@ def test_schedule_page_is_superusers_only(client):
     client.force_login(staff)
     assert client.get("/admin/backups/backupschedule/").status_code == 403
     assert client.get("/admin/backups/backupschedule/1/change/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_create_is_refused_while_a_restore_is_queued_but_not_after_the_queue_went_stale(charlie_client, settings):
+    queued_at = timezone.now()
+    status_write(RestoreStatus(state="queued", archive_name="backup-x.zip", queued_at=queued_at))
+    refused = charlie_client.post(CREATE_URL)
+    assert refused.status_code == 409
+    assert "A restore is in progress" in refused.content.decode()
+    assert backup_list() == []
+    # A queued restore that no worker started stops blocking after RESTORE_QUEUE_STALE_SECONDS.
+    stale = queued_at - timedelta(seconds=settings.RESTORE_QUEUE_STALE_SECONDS + 1)
+    status_write(RestoreStatus(state="queued", archive_name="backup-x.zip", queued_at=stale))
+    response = charlie_client.post(CREATE_URL)
+    assert response.status_code == 302
+    [info] = backup_list()
+    assert info.trigger == "manual"
