@@ -272,12 +272,16 @@ def pdf_export_queue(*, report: TravelReport, user, filters: TravelFilters) -> D
     """Record a background PDF export and start its task once the row is committed."""
     from .tasks import travel_pdf_export_build
 
+    # Expires EXPORT_TTL after creation, like every export; finishing the file does not move it.
+    now = timezone.now()
     data_export = DataExport.objects.create(
         owner=user,
         export_type=report.export_type,
         export_format=DataExport.Format.PDF,
         filters=filters.as_json(),
         status=DataExport.Status.PENDING,
+        created_at=now,
+        expires_at=now + settings.EXPORT_TTL,
     )
     transaction.on_commit(lambda: travel_pdf_export_build.delay(data_export.pk))
     return data_export
@@ -326,7 +330,6 @@ def pdf_export_build(*, data_export: DataExport) -> DataExport:
         record_count=count,
         processed_records=count,
         completed_at=timezone.now(),
-        expires_at=timezone.now() + settings.EXPORT_TTL,
     )
     data_export.refresh_from_db()
     return data_export
