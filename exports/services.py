@@ -295,11 +295,9 @@ _ENTRY_FIELDS = (
 ) = range(len(_ENTRY_FIELDS))
 
 
-TAG_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a tag name typed by a person
-
-
 def _tag_names_sql() -> RawSQL:
-    """A correlated subquery: the entry's tag names in name order, joined by TAG_SEPARATOR.
+    """A correlated subquery: the entry's tag names in name order, as a JSON array (text).
+    JSON rather than a joined string, so no character a tag name may hold can split it.
     One query, one snapshot, no per-chunk IN lists; uses the index on the M2M table."""
     quote = connection.ops.quote_name
     through = quote(TimeEntry.tags.through._meta.db_table)
@@ -307,10 +305,10 @@ def _tag_names_sql() -> RawSQL:
     entry = quote(TimeEntry._meta.db_table)
     where = f"FROM {through} tt JOIN {tag} t ON t.id = tt.tag_id WHERE tt.timeentry_id = {entry}.id"
     if connection.vendor == "postgresql":
-        sql = f"(SELECT STRING_AGG(t.name, %s ORDER BY t.name) {where})"
+        sql = f"(SELECT JSON_AGG(t.name ORDER BY t.name)::text {where})"
     else:  # SQLite keeps the order of the inner query
-        sql = f"(SELECT GROUP_CONCAT(name, %s) FROM (SELECT t.name AS name {where} ORDER BY t.name))"
-    return RawSQL(sql, [TAG_SEPARATOR], output_field=TextField())
+        sql = f"(SELECT JSON_GROUP_ARRAY(name) FROM (SELECT t.name AS name {where} ORDER BY t.name))"
+    return RawSQL(sql, [], output_field=TextField())
 
 
 def time_entry_rows(queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[tuple, list[str]]]:
@@ -324,8 +322,8 @@ def time_entry_rows(queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> Iter
         .values_list(*_ENTRY_FIELDS, "tag_names")
     )
     for values in rows.iterator(chunk_size=chunk_size):
-        names = values[-1]
-        yield values, names.split(TAG_SEPARATOR) if names else []
+        names = values[-1]  # NULL on PostgreSQL for an entry without tags, "[]" on SQLite
+        yield values, json.loads(names) if names else []
 
 
 def time_entry_csv_cells(values: tuple, tags: list[str]) -> list[str]:
