@@ -27,8 +27,10 @@ class GdprExportInputSerializer(serializers.Serializer):
 
 
 class FilterSerializer(serializers.Serializer):
-    """Every filter is optional; both dates are included. client/project/task/tag take an id
-    or a name; user (admins only) a username, an id or "all"."""
+    """Every filter is optional; both dates are included. client/project/task/tag take a name
+    or an id (the name wins: a value is an id only when no record has that name);
+    client_id/project_id/task_id/tag_id take an id. user (admins only) a username, an id or
+    "all"."""
 
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False)
@@ -36,6 +38,10 @@ class FilterSerializer(serializers.Serializer):
     project = serializers.CharField(required=False)
     task = serializers.CharField(required=False)
     tag = serializers.CharField(required=False)
+    client_id = serializers.IntegerField(required=False)
+    project_id = serializers.IntegerField(required=False)
+    task_id = serializers.IntegerField(required=False)
+    tag_id = serializers.IntegerField(required=False)
     billable = serializers.BooleanField(required=False, allow_null=True, default=None)
     search = serializers.CharField(required=False)
     user = serializers.CharField(required=False)
