@@ -55,6 +55,12 @@ EXPORTS_SUBDIR = "exports"
 CHUNK_SIZE = 5000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
 PARTIAL_FILE_MAX_AGE = timedelta(days=1)
+# A file no export refers to is deleted once this old: younger ones may still be being written
+# (a travel PDF gets its record's file_path only when complete).
+UNREFERENCED_FILE_MIN_AGE = timedelta(hours=1)
+# Where export files live under PRIVATE_STORAGE_DIR: ours flat in exports/, the mileage and
+# per-diem PDFs in travel/<export id>/ (travel.services.EXPORT_SUBDIR).
+TRAVEL_EXPORTS_SUBDIR = "travel"
 
 # Our CSV layout (issue 4, req. 3): the import template's columns with id and user_email in
 # front. Our CSV importer reads it back.
@@ -799,10 +805,14 @@ def exports_dir() -> Path:
 def data_export_path(export: DataExport) -> Path | None:
     """The file of an export, checked to lie inside PRIVATE_STORAGE_DIR (ours are under
     exports/; the mileage and per-diem reports keep theirs under travel/)."""
-    if not export.file_path:
+    return _private_file(export.file_path)
+
+
+def _private_file(relative: str) -> Path | None:
+    if not relative:
         return None
     root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
-    path = (root / export.file_path).resolve()
+    path = (root / relative).resolve()
     if path == root or not path.is_relative_to(root):
         return None
     return path
@@ -997,7 +1007,46 @@ def data_exports_prune(*, now: datetime | None = None) -> int:
     for partial in exports_dir().glob(".*.partial"):
         if partial.stat().st_mtime < stale:
             partial.unlink(missing_ok=True)
+    unreferenced = export_files_unreferenced_delete(now=now)
+    if unreferenced:
+        logger.info("Deleted %s export file(s) no export refers to", unreferenced)
     return pruned
+
+
+def export_files_unreferenced_delete(*, now: datetime | None = None) -> int:
+    """Delete export files that no DataExport refers to (left by records deleted before their
+    files were, e.g. with their user) once UNREFERENCED_FILE_MIN_AGE old. Returns how many."""
+    now = now or timezone.now()
+    oldest_kept = now.timestamp() - UNREFERENCED_FILE_MIN_AGE.total_seconds()
+    candidates = [path for path in exports_dir().iterdir() if not path.name.endswith(".partial")]
+    travel = Path(settings.PRIVATE_STORAGE_DIR) / TRAVEL_EXPORTS_SUBDIR
+    if travel.is_dir():
+        candidates += [path for folder in travel.iterdir() if folder.is_dir() for path in folder.iterdir()]
+    # Listed before the records are read: a file completed in between is then referenced.
+    referenced = {
+        _private_file(relative)
+        for relative in DataExport.objects.exclude(file_path="").values_list("file_path", flat=True).iterator()
+    }
+    deleted = 0
+    for path in candidates:
+        path = path.resolve()
+        try:
+            if not path.is_file() or path.stat().st_mtime >= oldest_kept or path in referenced:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        _remove_if_empty(path.parent)
+        deleted += 1
+    return deleted
+
+
+def data_export_file_delete(*, file_path: str) -> None:
+    """Delete the file of an export whose record is gone (and its travel/<id>/ folder)."""
+    path = _private_file(file_path)
+    if path is not None:
+        path.unlink(missing_ok=True)
+        _remove_if_empty(path.parent)
 
 
 def output_path_check(destination: Path) -> None:
