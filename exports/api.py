@@ -1,7 +1,9 @@
 """DRF v1 endpoints of exports (token auth, scope read:time_entries), under /api/v1/exports.
 
 The status and the download of one export ask for the scope of what the file holds: a mileage
-or per-diem PDF built in the background needs read:mileage or read:per_diem."""
+or per-diem PDF built in the background needs read:mileage or read:per_diem, a GDPR export the
+scopes of every dataset it holds. A GDPR export started with a token holds only what the token
+may read."""
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -107,14 +109,19 @@ class OneExportApiView(APIView):
 
     def export_for(self, request, export_id: int) -> DataExport:
         export = selectors.data_export_get(user=request.user, export_id=export_id)
-        scope_check(request, SCOPE_BY_EXPORT_TYPE.get(export.export_type, EXPORT_SCOPE))
+        if export.export_type == DataExport.Type.GDPR:
+            # A GDPR export made on the page holds mileage and per diem too.
+            for scope in services.gdpr_export_scopes(export=export):
+                scope_check(request, scope)
+        else:
+            scope_check(request, SCOPE_BY_EXPORT_TYPE.get(export.export_type, EXPORT_SCOPE))
         return export
 
 
 class GdprExportApi(ExportApiView):
     @extend_schema(
         operation_id="exports_gdpr_create",
-        summary="Start a GDPR export of everything held about you",
+        summary="Start a GDPR export of everything held about you that the token may read",
         request=GdprExportInputSerializer,
         responses={202: DataExportOutputSerializer, 400: ErrorSerializer},
         tags=["exports"],
@@ -124,7 +131,10 @@ class GdprExportApi(ExportApiView):
         if not serializer.is_valid():
             return Response({"error": 'Invalid format. Use "json" or "zip"'}, status=400)
         export = services.data_export_create(
-            user=request.user, export_type=DataExport.Type.GDPR, export_format=serializer.validated_data["format"]
+            user=request.user,
+            export_type=DataExport.Type.GDPR,
+            export_format=serializer.validated_data["format"],
+            token=request.auth,  # holds only what this token may read
         )
         export.refresh_from_db()
         return Response(_output(export, request), status=status.HTTP_202_ACCEPTED)

@@ -4,6 +4,7 @@ creator" live here, once."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -236,11 +237,19 @@ def time_entries_for_export(*, user, filters: dict) -> QuerySet[TimeEntry]:
     return queryset.order_by("start", "id")
 
 
-def gdpr_catalog_querysets(*, user) -> dict[str, QuerySet]:
-    """The shared catalog rows a user's data refers to: clients, projects, tasks, tags."""
+def gdpr_catalog_querysets(*, user, omitted: Collection[str] = ()) -> dict[str, QuerySet]:
+    """The shared catalog rows a user's data refers to: clients, projects, tasks, tags. Rows
+    referred to only by an `omitted` dataset ("time_entries", "mileage", "per_diem") are left
+    out: their names would tell what the export may not show."""
     entries = TimeEntry.objects.filter(owner=user)
     mileage = Mileage.objects.filter(owner=user)
     per_diem = PerDiem.objects.filter(owner=user)
+    if "time_entries" in omitted:
+        entries = entries.none()
+    if "mileage" in omitted:
+        mileage = mileage.none()
+    if "per_diem" in omitted:
+        per_diem = per_diem.none()
     project_ids = (
         Q(id__in=entries.values("project_id"))
         | Q(id__in=mileage.filter(project__isnull=False).values("project_id"))
@@ -254,7 +263,7 @@ def gdpr_catalog_querysets(*, user) -> dict[str, QuerySet]:
     ).order_by("name", "id")
     tasks = Task.objects.filter(id__in=entries.filter(task__isnull=False).values("task_id")).order_by("name", "id")
     tags = Tag.objects.filter(
-        id__in=TimeEntry.tags.through.objects.filter(timeentry__owner=user).values("tag_id")
+        id__in=TimeEntry.tags.through.objects.filter(timeentry__in=entries).values("tag_id")
     ).order_by("name", "id")
     return {"clients": clients, "projects": projects, "tasks": tasks, "tags": tags}
 

@@ -20,7 +20,7 @@ import secrets
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -511,11 +511,43 @@ def _fields(obj, names: Sequence[str], zone: ZoneInfo) -> dict:
     return {name: _local(getattr(obj, name), zone) for name in names}
 
 
-def gdpr_datasets(*, user) -> list[GdprDataset]:
-    """The datasets of a user's GDPR export, in file order, with their record counts."""
+# The scope an API token needs for each dataset of a GDPR export: an export started with a token
+# holds only what the token may read. The account, API tokens and import/export history are
+# always included.
+GDPR_DATASET_SCOPES = {
+    "time_entries": "read:time_entries",
+    "clients": "read:time_entries",
+    "projects": "read:time_entries",
+    "tasks": "read:time_entries",
+    "tags": "read:time_entries",
+    "mileage": "read:mileage",
+    "per_diem": "read:per_diem",
+}
+
+
+def gdpr_datasets_omitted(*, token: ApiToken | None) -> dict[str, str]:
+    """The datasets a GDPR export started with `token` leaves out, each with the reason
+    (`{"mileage": "the token lacks read:mileage"}`). Without a token (the page, a command)
+    nothing is left out."""
+    if token is None:
+        return {}
+    return {
+        name: f"the token lacks {scope}" for name, scope in GDPR_DATASET_SCOPES.items() if not token.has_scope(scope)
+    }
+
+
+def gdpr_export_scopes(*, export: DataExport) -> list[str]:
+    """The scopes a token needs to see a GDPR export: those of every dataset it holds."""
+    omitted = export.filters.get("omitted") or {}
+    return sorted({scope for name, scope in GDPR_DATASET_SCOPES.items() if name not in omitted})
+
+
+def gdpr_datasets(*, user, omitted: Collection[str] = ()) -> list[GdprDataset]:
+    """The datasets of a user's GDPR export, in file order, with their record counts; those
+    named in `omitted` are left out, and so are the catalog rows only they refer to."""
     profile = getattr(user, "profile", None)
     zone = _zone(profile.timezone if profile else "UTC")
-    used = selectors.gdpr_catalog_querysets(user=user)
+    used = selectors.gdpr_catalog_querysets(user=user, omitted=omitted)
 
     account = {
         "id": user.pk,
@@ -658,6 +690,7 @@ def gdpr_datasets(*, user) -> list[GdprDataset]:
             record=lambda e: _fields(e, export_fields, zone),
         ),
     ]
+    datasets = [dataset for dataset in datasets if dataset.name not in omitted]
     for dataset in datasets:
         dataset.count = 1 if dataset.single is not None else dataset.queryset.count()
     return datasets
@@ -676,12 +709,16 @@ def _gdpr_export_info(*, user, export: DataExport, datasets: list[GdprDataset]) 
 
 
 def write_gdpr_json(sink: TextSink, *, user, export: DataExport, progress: ExportProgress | None = None) -> int:
-    """One JSON document: export_info, account (an object), then one array per dataset."""
-    datasets = gdpr_datasets(user=user)
+    """One JSON document: export_info, `omitted` (only when datasets were left out), account
+    (an object), then one array per dataset."""
+    omitted = export.filters.get("omitted") or {}
+    datasets = gdpr_datasets(user=user, omitted=omitted)
     if progress:
         progress.set_total(sum(d.count for d in datasets))
     info = _gdpr_export_info(user=user, export=export, datasets=datasets)
     sink.write('{\n  "export_info": ' + _json(info))
+    if omitted:
+        sink.write(',\n  "omitted": ' + _json(omitted))
     for dataset in datasets:
         if dataset.single is not None:
             sink.write(f',\n  "{dataset.name}": ' + _json(dataset.single))
@@ -698,8 +735,10 @@ def write_gdpr_json(sink: TextSink, *, user, export: DataExport, progress: Expor
 
 def write_gdpr_zip(raw: HashingWriter, *, user, export: DataExport, progress: ExportProgress | None = None) -> int:
     """`<dataset>.json` and `<dataset>.csv` per dataset, README.txt, and manifest.json with
-    every other member's SHA-256, size and record count."""
-    datasets = gdpr_datasets(user=user)
+    every other member's SHA-256, size and record count, and `omitted` when datasets were left
+    out."""
+    omitted = export.filters.get("omitted") or {}
+    datasets = gdpr_datasets(user=user, omitted=omitted)
     if progress:
         progress.set_total(2 * sum(d.count for d in datasets))
     info = _gdpr_export_info(user=user, export=export, datasets=datasets)
@@ -756,9 +795,9 @@ def write_gdpr_zip(raw: HashingWriter, *, user, export: DataExport, progress: Ex
                     shutil.copyfileobj(spill, stream, 1024 * 1024)
                 listed(f"{dataset.name}.csv", csv_raw, records=dataset.count, description=dataset.description)
 
-        readme = _gdpr_readme(user=user, info=info, datasets=datasets)
+        readme = _gdpr_readme(user=user, info=info, datasets=datasets, omitted=omitted)
         member("README.txt", lambda sink: sink.write(readme), records=None, description="What each file holds.")
-        manifest = {"export_info": info, "files": manifest_files}
+        manifest = {"export_info": info, **({"omitted": omitted} if omitted else {}), "files": manifest_files}
         with archive.open(_zip_info("manifest.json"), "w") as stream:
             stream.write((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return sum(d.count for d in datasets)
@@ -770,7 +809,7 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _gdpr_readme(*, user, info: dict, datasets: list[GdprDataset]) -> str:
+def _gdpr_readme(*, user, info: dict, datasets: list[GdprDataset], omitted: dict[str, str]) -> str:
     lines = [
         "TimeTracker - GDPR data export",
         "",
@@ -783,6 +822,10 @@ def _gdpr_readme(*, user, info: dict, datasets: list[GdprDataset]) -> str:
         "size in bytes and record count, so you can check that nothing was altered.",
         "",
     ]
+    if omitted:
+        lines.append("This export was started with an API token and leaves out what the token may not read:")
+        lines.extend(f"    {name}: {reason}" for name, reason in omitted.items())
+        lines.append("")
     for dataset in datasets:
         lines.append(f"{dataset.name}.json, {dataset.name}.csv ({dataset.count} records)")
         lines.append(f"    {dataset.description}")
@@ -841,14 +884,18 @@ def data_export_create(
     filters: dict | None = None,
     bom: bool = True,
     enqueue: bool = True,
+    token: ApiToken | None = None,
 ) -> DataExport:
     """Record an export request and (unless `enqueue=False`) queue the Celery task that builds
     it. Filters of a filtered export are validated here (ExportRequestError names the
-    problem); the cleaned filters are stored on the record."""
+    problem); the cleaned filters are stored on the record. A GDPR export requested with an
+    API `token` holds only the datasets the token may read; the others are stored as
+    `filters["omitted"]` and named in the file."""
     if export_type == DataExport.Type.GDPR:
         if export_format not in GDPR_FORMATS:
             raise ExportRequestError('Invalid format. Use "json" or "zip"')
-        cleaned = {}
+        omitted = gdpr_datasets_omitted(token=token)
+        cleaned = {"omitted": omitted} if omitted else {}
     elif export_type == DataExport.Type.FILTERED:
         if export_format not in FILTERED_FORMATS:
             raise ExportRequestError('Invalid format. Use "csv", "json" or "xlsx"')
