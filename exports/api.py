@@ -1,7 +1,9 @@
 """DRF v1 endpoints of exports (token auth, scope read:time_entries), under /api/v1/exports.
 
 The status and the download of one export ask for the scope of what the file holds: a mileage
-or per-diem PDF built in the background needs read:mileage or read:per_diem."""
+or per-diem PDF built in the background needs read:mileage or read:per_diem, a GDPR export the
+scopes of every dataset it holds. A GDPR export started with a token holds only what the token
+may read."""
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -27,8 +29,10 @@ class GdprExportInputSerializer(serializers.Serializer):
 
 
 class FilterSerializer(serializers.Serializer):
-    """Every filter is optional; both dates are included. client/project/task/tag take an id
-    or a name; user (admins only) a username, an id or "all"."""
+    """Every filter is optional; both dates are included. client/project/task/tag take a name
+    or an id (the name wins: a value is an id only when no record has that name);
+    client_id/project_id/task_id/tag_id take an id. user (admins only) a username, an id or
+    "all"."""
 
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False)
@@ -36,6 +40,10 @@ class FilterSerializer(serializers.Serializer):
     project = serializers.CharField(required=False)
     task = serializers.CharField(required=False)
     tag = serializers.CharField(required=False)
+    client_id = serializers.IntegerField(required=False)
+    project_id = serializers.IntegerField(required=False)
+    task_id = serializers.IntegerField(required=False)
+    tag_id = serializers.IntegerField(required=False)
     billable = serializers.BooleanField(required=False, allow_null=True, default=None)
     search = serializers.CharField(required=False)
     user = serializers.CharField(required=False)
@@ -101,14 +109,19 @@ class OneExportApiView(APIView):
 
     def export_for(self, request, export_id: int) -> DataExport:
         export = selectors.data_export_get(user=request.user, export_id=export_id)
-        scope_check(request, SCOPE_BY_EXPORT_TYPE.get(export.export_type, EXPORT_SCOPE))
+        if export.export_type == DataExport.Type.GDPR:
+            # A GDPR export made on the page holds mileage and per diem too.
+            for scope in services.gdpr_export_scopes(export=export):
+                scope_check(request, scope)
+        else:
+            scope_check(request, SCOPE_BY_EXPORT_TYPE.get(export.export_type, EXPORT_SCOPE))
         return export
 
 
 class GdprExportApi(ExportApiView):
     @extend_schema(
         operation_id="exports_gdpr_create",
-        summary="Start a GDPR export of everything held about you",
+        summary="Start a GDPR export of everything held about you that the token may read",
         request=GdprExportInputSerializer,
         responses={202: DataExportOutputSerializer, 400: ErrorSerializer},
         tags=["exports"],
@@ -118,7 +131,10 @@ class GdprExportApi(ExportApiView):
         if not serializer.is_valid():
             return Response({"error": 'Invalid format. Use "json" or "zip"'}, status=400)
         export = services.data_export_create(
-            user=request.user, export_type=DataExport.Type.GDPR, export_format=serializer.validated_data["format"]
+            user=request.user,
+            export_type=DataExport.Type.GDPR,
+            export_format=serializer.validated_data["format"],
+            token=request.auth,  # holds only what this token may read
         )
         export.refresh_from_db()
         return Response(_output(export, request), status=status.HTTP_202_ACCEPTED)

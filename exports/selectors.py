@@ -4,6 +4,7 @@ creator" live here, once."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,12 +25,12 @@ SEARCH_MAX_LENGTH = 200
 MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); asking the database would be an error
 
 FILTER_KEYS = ("start_date", "end_date", "client", "project", "task", "tag", "billable", "search", "user")
-# Accepted spellings of the same filters (the original product and forms use *_id names).
+CATALOG_MODELS = {"client": Client, "project": Project, "task": Task, "tag": Tag}
+# `client_id` … `tag_id` read a number as an id first (the page's selects send ids); `client`
+# … `tag` read any value as a name first, since a tag may well be called "2024".
+CATALOG_ID_KEYS = {f"{name}_id": name for name in CATALOG_MODELS}
+# Accepted spellings of the same filters.
 FILTER_ALIASES = {
-    "client_id": "client",
-    "project_id": "project",
-    "task_id": "task",
-    "tag_id": "tag",
     "user_id": "user",
     "from": "start_date",
     "to": "end_date",
@@ -92,36 +93,55 @@ def bool_parse(name: str, value) -> bool:
     raise ExportFilterError(f"{name}: {value!r} is not true or false")
 
 
-def _catalog_filter(name: str, value, model, cleaned: dict) -> None:
-    """A catalog filter given as an id (int or digits) or a name (case-insensitive)."""
-    label = name
-    if (isinstance(value, int) and not isinstance(value, bool)) or str(value).strip().isdigit():
-        pk = int(value)
-        obj = model.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
-        if obj is None:
-            raise ExportFilterError(f"{name}: there is no {label} with id {pk}")
-        cleaned[f"{name}_id"] = pk
-        cleaned[f"{name}_name"] = obj.name
-        return
+def _catalog_by_id(name: str, pk: int, model, cleaned: dict) -> bool:
+    obj = model.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+    if obj is None:
+        return False
+    cleaned[f"{name}_id"] = pk
+    cleaned[f"{name}_name"] = obj.name
+    return True
+
+
+def _catalog_filter(name: str, value, model, cleaned: dict, *, id_first: bool = False) -> None:
+    """A catalog filter given as a name (case-insensitive) or an id. By default the name wins:
+    a value is an id only when no record has it as its name. `id_first` (the `*_id` spellings)
+    reads digits as an id, and anything else as a name."""
     text = str(value).strip()
-    if not model.objects.filter(name__iexact=text).exists():
-        raise ExportFilterError(f"{name}: there is no {label} named {text!r}")
-    cleaned[f"{name}_name"] = text
+    is_number = (isinstance(value, int) and not isinstance(value, bool)) or text.isdigit()
+    if id_first and is_number:
+        if not _catalog_by_id(name, int(text), model, cleaned):
+            raise ExportFilterError(f"{name}_id: there is no {name} with id {int(text)}")
+        return
+    if model.objects.filter(name__iexact=text).exists():
+        cleaned[f"{name}_name"] = text
+        return
+    if is_number and _catalog_by_id(name, int(text), model, cleaned):
+        return
+    if is_number:
+        raise ExportFilterError(f"{name}: there is no {name} named {text!r} and none with id {int(text)}")
+    raise ExportFilterError(f"{name}: there is no {name} named {text!r}")
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
 
 
 def time_entry_filters_clean(*, user, data: dict) -> dict:
     """Validate the filters of a filtered export and return them in stored form:
     `start_date`/`end_date` (ISO dates, both days included, in the requester's timezone),
-    `<catalog>_id` and/or `<catalog>_name` for client/project/task/tag, `billable`, `search`,
-    and `user` (a username, or "all"; only admins may name someone else)."""
+    `<catalog>_id` and/or `<catalog>_name` for client/project/task/tag (see _catalog_filter),
+    `billable`, `search`, and `user` (a username, or "all"; only admins may name someone else)."""
     if not isinstance(data, dict):
         raise ExportFilterError("filters must be an object")
     cleaned: dict = {}
+    for name in CATALOG_MODELS:
+        if not _blank(data.get(name)) and not _blank(data.get(f"{name}_id")):
+            raise ExportFilterError(f"{name}: give {name} or {name}_id, not both")
     for raw_key, value in data.items():
         key = FILTER_ALIASES.get(raw_key, raw_key)
-        if key not in FILTER_KEYS:
+        if key not in FILTER_KEYS and key not in CATALOG_ID_KEYS:
             raise ExportFilterError(f"Unknown filter {raw_key!r}. Known filters: {', '.join(FILTER_KEYS)}")
-        if value is None or (isinstance(value, str) and value.strip() == ""):
+        if _blank(value):
             continue
         if isinstance(value, (list, dict)):
             raise ExportFilterError(f"{raw_key}: expected one value, got {type(value).__name__}")
@@ -129,14 +149,11 @@ def time_entry_filters_clean(*, user, data: dict) -> dict:
             raise ExportFilterError(f"{raw_key}: the value contains a NUL character")
         if key in ("start_date", "end_date"):
             cleaned[key] = _parse_date(key, value).isoformat()
-        elif key == "client":
-            _catalog_filter(key, value, Client, cleaned)
-        elif key == "project":
-            _catalog_filter(key, value, Project, cleaned)
-        elif key == "task":
-            _catalog_filter(key, value, Task, cleaned)
-        elif key == "tag":
-            _catalog_filter(key, value, Tag, cleaned)
+        elif key in CATALOG_MODELS:
+            _catalog_filter(key, value, CATALOG_MODELS[key], cleaned)
+        elif key in CATALOG_ID_KEYS:
+            name = CATALOG_ID_KEYS[key]
+            _catalog_filter(name, value, CATALOG_MODELS[name], cleaned, id_first=True)
         elif key == "billable":
             cleaned[key] = bool_parse(key, value)
         elif key == "search":
@@ -220,11 +237,19 @@ def time_entries_for_export(*, user, filters: dict) -> QuerySet[TimeEntry]:
     return queryset.order_by("start", "id")
 
 
-def gdpr_catalog_querysets(*, user) -> dict[str, QuerySet]:
-    """The shared catalog rows a user's data refers to: clients, projects, tasks, tags."""
+def gdpr_catalog_querysets(*, user, omitted: Collection[str] = ()) -> dict[str, QuerySet]:
+    """The shared catalog rows a user's data refers to: clients, projects, tasks, tags. Rows
+    referred to only by an `omitted` dataset ("time_entries", "mileage", "per_diem") are left
+    out: their names would tell what the export may not show."""
     entries = TimeEntry.objects.filter(owner=user)
     mileage = Mileage.objects.filter(owner=user)
     per_diem = PerDiem.objects.filter(owner=user)
+    if "time_entries" in omitted:
+        entries = entries.none()
+    if "mileage" in omitted:
+        mileage = mileage.none()
+    if "per_diem" in omitted:
+        per_diem = per_diem.none()
     project_ids = (
         Q(id__in=entries.values("project_id"))
         | Q(id__in=mileage.filter(project__isnull=False).values("project_id"))
@@ -238,7 +263,7 @@ def gdpr_catalog_querysets(*, user) -> dict[str, QuerySet]:
     ).order_by("name", "id")
     tasks = Task.objects.filter(id__in=entries.filter(task__isnull=False).values("task_id")).order_by("name", "id")
     tags = Tag.objects.filter(
-        id__in=TimeEntry.tags.through.objects.filter(timeentry__owner=user).values("tag_id")
+        id__in=TimeEntry.tags.through.objects.filter(timeentry__in=entries).values("tag_id")
     ).order_by("name", "id")
     return {"clients": clients, "projects": projects, "tasks": tasks, "tags": tags}
 

@@ -20,7 +20,7 @@ import secrets
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -55,6 +55,12 @@ EXPORTS_SUBDIR = "exports"
 CHUNK_SIZE = 5000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
 PARTIAL_FILE_MAX_AGE = timedelta(days=1)
+# A file no export refers to is deleted once this old: younger ones may still be being written
+# (a travel PDF gets its record's file_path only when complete).
+UNREFERENCED_FILE_MIN_AGE = timedelta(hours=1)
+# Where export files live under PRIVATE_STORAGE_DIR: ours flat in exports/, the mileage and
+# per-diem PDFs in travel/<export id>/ (travel.services.EXPORT_SUBDIR).
+TRAVEL_EXPORTS_SUBDIR = "travel"
 
 # Our CSV layout (issue 4, req. 3): the import template's columns with id and user_email in
 # front. Our CSV importer reads it back.
@@ -295,11 +301,9 @@ _ENTRY_FIELDS = (
 ) = range(len(_ENTRY_FIELDS))
 
 
-TAG_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a tag name typed by a person
-
-
 def _tag_names_sql() -> RawSQL:
-    """A correlated subquery: the entry's tag names in name order, joined by TAG_SEPARATOR.
+    """A correlated subquery: the entry's tag names in name order, as a JSON array (text).
+    JSON rather than a joined string, so no character a tag name may hold can split it.
     One query, one snapshot, no per-chunk IN lists; uses the index on the M2M table."""
     quote = connection.ops.quote_name
     through = quote(TimeEntry.tags.through._meta.db_table)
@@ -307,10 +311,10 @@ def _tag_names_sql() -> RawSQL:
     entry = quote(TimeEntry._meta.db_table)
     where = f"FROM {through} tt JOIN {tag} t ON t.id = tt.tag_id WHERE tt.timeentry_id = {entry}.id"
     if connection.vendor == "postgresql":
-        sql = f"(SELECT STRING_AGG(t.name, %s ORDER BY t.name) {where})"
+        sql = f"(SELECT JSON_AGG(t.name ORDER BY t.name)::text {where})"
     else:  # SQLite keeps the order of the inner query
-        sql = f"(SELECT GROUP_CONCAT(name, %s) FROM (SELECT t.name AS name {where} ORDER BY t.name))"
-    return RawSQL(sql, [TAG_SEPARATOR], output_field=TextField())
+        sql = f"(SELECT JSON_GROUP_ARRAY(name) FROM (SELECT t.name AS name {where} ORDER BY t.name))"
+    return RawSQL(sql, [], output_field=TextField())
 
 
 def time_entry_rows(queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[tuple, list[str]]]:
@@ -324,8 +328,8 @@ def time_entry_rows(queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> Iter
         .values_list(*_ENTRY_FIELDS, "tag_names")
     )
     for values in rows.iterator(chunk_size=chunk_size):
-        names = values[-1]
-        yield values, names.split(TAG_SEPARATOR) if names else []
+        names = values[-1]  # NULL on PostgreSQL for an entry without tags, "[]" on SQLite
+        yield values, json.loads(names) if names else []
 
 
 def time_entry_csv_cells(values: tuple, tags: list[str]) -> list[str]:
@@ -507,11 +511,43 @@ def _fields(obj, names: Sequence[str], zone: ZoneInfo) -> dict:
     return {name: _local(getattr(obj, name), zone) for name in names}
 
 
-def gdpr_datasets(*, user) -> list[GdprDataset]:
-    """The datasets of a user's GDPR export, in file order, with their record counts."""
+# The scope an API token needs for each dataset of a GDPR export: an export started with a token
+# holds only what the token may read. The account, API tokens and import/export history are
+# always included.
+GDPR_DATASET_SCOPES = {
+    "time_entries": "read:time_entries",
+    "clients": "read:time_entries",
+    "projects": "read:time_entries",
+    "tasks": "read:time_entries",
+    "tags": "read:time_entries",
+    "mileage": "read:mileage",
+    "per_diem": "read:per_diem",
+}
+
+
+def gdpr_datasets_omitted(*, token: ApiToken | None) -> dict[str, str]:
+    """The datasets a GDPR export started with `token` leaves out, each with the reason
+    (`{"mileage": "the token lacks read:mileage"}`). Without a token (the page, a command)
+    nothing is left out."""
+    if token is None:
+        return {}
+    return {
+        name: f"the token lacks {scope}" for name, scope in GDPR_DATASET_SCOPES.items() if not token.has_scope(scope)
+    }
+
+
+def gdpr_export_scopes(*, export: DataExport) -> list[str]:
+    """The scopes a token needs to see a GDPR export: those of every dataset it holds."""
+    omitted = export.filters.get("omitted") or {}
+    return sorted({scope for name, scope in GDPR_DATASET_SCOPES.items() if name not in omitted})
+
+
+def gdpr_datasets(*, user, omitted: Collection[str] = ()) -> list[GdprDataset]:
+    """The datasets of a user's GDPR export, in file order, with their record counts; those
+    named in `omitted` are left out, and so are the catalog rows only they refer to."""
     profile = getattr(user, "profile", None)
     zone = _zone(profile.timezone if profile else "UTC")
-    used = selectors.gdpr_catalog_querysets(user=user)
+    used = selectors.gdpr_catalog_querysets(user=user, omitted=omitted)
 
     account = {
         "id": user.pk,
@@ -654,6 +690,7 @@ def gdpr_datasets(*, user) -> list[GdprDataset]:
             record=lambda e: _fields(e, export_fields, zone),
         ),
     ]
+    datasets = [dataset for dataset in datasets if dataset.name not in omitted]
     for dataset in datasets:
         dataset.count = 1 if dataset.single is not None else dataset.queryset.count()
     return datasets
@@ -672,12 +709,16 @@ def _gdpr_export_info(*, user, export: DataExport, datasets: list[GdprDataset]) 
 
 
 def write_gdpr_json(sink: TextSink, *, user, export: DataExport, progress: ExportProgress | None = None) -> int:
-    """One JSON document: export_info, account (an object), then one array per dataset."""
-    datasets = gdpr_datasets(user=user)
+    """One JSON document: export_info, `omitted` (only when datasets were left out), account
+    (an object), then one array per dataset."""
+    omitted = export.filters.get("omitted") or {}
+    datasets = gdpr_datasets(user=user, omitted=omitted)
     if progress:
         progress.set_total(sum(d.count for d in datasets))
     info = _gdpr_export_info(user=user, export=export, datasets=datasets)
     sink.write('{\n  "export_info": ' + _json(info))
+    if omitted:
+        sink.write(',\n  "omitted": ' + _json(omitted))
     for dataset in datasets:
         if dataset.single is not None:
             sink.write(f',\n  "{dataset.name}": ' + _json(dataset.single))
@@ -694,8 +735,10 @@ def write_gdpr_json(sink: TextSink, *, user, export: DataExport, progress: Expor
 
 def write_gdpr_zip(raw: HashingWriter, *, user, export: DataExport, progress: ExportProgress | None = None) -> int:
     """`<dataset>.json` and `<dataset>.csv` per dataset, README.txt, and manifest.json with
-    every other member's SHA-256, size and record count."""
-    datasets = gdpr_datasets(user=user)
+    every other member's SHA-256, size and record count, and `omitted` when datasets were left
+    out."""
+    omitted = export.filters.get("omitted") or {}
+    datasets = gdpr_datasets(user=user, omitted=omitted)
     if progress:
         progress.set_total(2 * sum(d.count for d in datasets))
     info = _gdpr_export_info(user=user, export=export, datasets=datasets)
@@ -752,9 +795,9 @@ def write_gdpr_zip(raw: HashingWriter, *, user, export: DataExport, progress: Ex
                     shutil.copyfileobj(spill, stream, 1024 * 1024)
                 listed(f"{dataset.name}.csv", csv_raw, records=dataset.count, description=dataset.description)
 
-        readme = _gdpr_readme(user=user, info=info, datasets=datasets)
+        readme = _gdpr_readme(user=user, info=info, datasets=datasets, omitted=omitted)
         member("README.txt", lambda sink: sink.write(readme), records=None, description="What each file holds.")
-        manifest = {"export_info": info, "files": manifest_files}
+        manifest = {"export_info": info, **({"omitted": omitted} if omitted else {}), "files": manifest_files}
         with archive.open(_zip_info("manifest.json"), "w") as stream:
             stream.write((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return sum(d.count for d in datasets)
@@ -766,7 +809,7 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _gdpr_readme(*, user, info: dict, datasets: list[GdprDataset]) -> str:
+def _gdpr_readme(*, user, info: dict, datasets: list[GdprDataset], omitted: dict[str, str]) -> str:
     lines = [
         "TimeTracker - GDPR data export",
         "",
@@ -779,6 +822,10 @@ def _gdpr_readme(*, user, info: dict, datasets: list[GdprDataset]) -> str:
         "size in bytes and record count, so you can check that nothing was altered.",
         "",
     ]
+    if omitted:
+        lines.append("This export was started with an API token and leaves out what the token may not read:")
+        lines.extend(f"    {name}: {reason}" for name, reason in omitted.items())
+        lines.append("")
     for dataset in datasets:
         lines.append(f"{dataset.name}.json, {dataset.name}.csv ({dataset.count} records)")
         lines.append(f"    {dataset.description}")
@@ -801,10 +848,14 @@ def exports_dir() -> Path:
 def data_export_path(export: DataExport) -> Path | None:
     """The file of an export, checked to lie inside PRIVATE_STORAGE_DIR (ours are under
     exports/; the mileage and per-diem reports keep theirs under travel/)."""
-    if not export.file_path:
+    return _private_file(export.file_path)
+
+
+def _private_file(relative: str) -> Path | None:
+    if not relative:
         return None
     root = Path(settings.PRIVATE_STORAGE_DIR).resolve()
-    path = (root / export.file_path).resolve()
+    path = (root / relative).resolve()
     if path == root or not path.is_relative_to(root):
         return None
     return path
@@ -833,14 +884,18 @@ def data_export_create(
     filters: dict | None = None,
     bom: bool = True,
     enqueue: bool = True,
+    token: ApiToken | None = None,
 ) -> DataExport:
     """Record an export request and (unless `enqueue=False`) queue the Celery task that builds
     it. Filters of a filtered export are validated here (ExportRequestError names the
-    problem); the cleaned filters are stored on the record."""
+    problem); the cleaned filters are stored on the record. A GDPR export requested with an
+    API `token` holds only the datasets the token may read; the others are stored as
+    `filters["omitted"]` and named in the file."""
     if export_type == DataExport.Type.GDPR:
         if export_format not in GDPR_FORMATS:
             raise ExportRequestError('Invalid format. Use "json" or "zip"')
-        cleaned = {}
+        omitted = gdpr_datasets_omitted(token=token)
+        cleaned = {"omitted": omitted} if omitted else {}
     elif export_type == DataExport.Type.FILTERED:
         if export_format not in FILTERED_FORMATS:
             raise ExportRequestError('Invalid format. Use "csv", "json" or "xlsx"')
@@ -999,7 +1054,46 @@ def data_exports_prune(*, now: datetime | None = None) -> int:
     for partial in exports_dir().glob(".*.partial"):
         if partial.stat().st_mtime < stale:
             partial.unlink(missing_ok=True)
+    unreferenced = export_files_unreferenced_delete(now=now)
+    if unreferenced:
+        logger.info("Deleted %s export file(s) no export refers to", unreferenced)
     return pruned
+
+
+def export_files_unreferenced_delete(*, now: datetime | None = None) -> int:
+    """Delete export files that no DataExport refers to (left by records deleted before their
+    files were, e.g. with their user) once UNREFERENCED_FILE_MIN_AGE old. Returns how many."""
+    now = now or timezone.now()
+    oldest_kept = now.timestamp() - UNREFERENCED_FILE_MIN_AGE.total_seconds()
+    candidates = [path for path in exports_dir().iterdir() if not path.name.endswith(".partial")]
+    travel = Path(settings.PRIVATE_STORAGE_DIR) / TRAVEL_EXPORTS_SUBDIR
+    if travel.is_dir():
+        candidates += [path for folder in travel.iterdir() if folder.is_dir() for path in folder.iterdir()]
+    # Listed before the records are read: a file completed in between is then referenced.
+    referenced = {
+        _private_file(relative)
+        for relative in DataExport.objects.exclude(file_path="").values_list("file_path", flat=True).iterator()
+    }
+    deleted = 0
+    for path in candidates:
+        path = path.resolve()
+        try:
+            if not path.is_file() or path.stat().st_mtime >= oldest_kept or path in referenced:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        _remove_if_empty(path.parent)
+        deleted += 1
+    return deleted
+
+
+def data_export_file_delete(*, file_path: str) -> None:
+    """Delete the file of an export whose record is gone (and its travel/<id>/ folder)."""
+    path = _private_file(file_path)
+    if path is not None:
+        path.unlink(missing_ok=True)
+        _remove_if_empty(path.parent)
 
 
 def output_path_check(destination: Path) -> None:

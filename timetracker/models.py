@@ -30,6 +30,19 @@ def amount_fits_check(record, *, field: str) -> None:
         raise ValidationError({field: f"The amount would be {amount:,}; the largest amount is {MAX_AMOUNT:,}."})
 
 
+def project_client_check(record) -> None:
+    """Mileage and per diem: a project that belongs to a client fixes the client. Fill it in
+    when none is chosen, refuse a different one (naming `client`)."""
+    if record.project_id and record.project.client_id:
+        if record.client_id is None:
+            record.client = record.project.client
+        elif record.client_id != record.project.client_id:
+            raise ValidationError(
+                {"client": f"Project “{record.project.name}” belongs to client “{record.project.client.name}”, "
+                 f"not “{record.client.name}”."}
+            )  # fmt: skip
+
+
 class SourceMixin(models.Model):
     """Where an imported row came from: `source_system` ("toggl", "harvest", "csv", …) and the
     id it had there (or a content fingerprint for sources without ids)."""
@@ -248,6 +261,9 @@ class Mileage(models.Model):
         return (self.total_distance * self.rate_per_unit).quantize(CENTS, ROUND_HALF_UP)
 
     def clean(self):
+        # Every entry point runs this: the admin and page forms (ModelForm validation), the
+        # services behind the API (full_clean).
+        project_client_check(self)
         amount_fits_check(self, field="distance")
 
     def save(self, *args, **kwargs):
@@ -256,6 +272,8 @@ class Mileage(models.Model):
 
 
 class PerDiem(models.Model):
+    MEAL_COUNT_FIELDS = ("breakfasts_provided", "lunches_provided", "dinners_provided")
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="per_diems")
     start_date = models.DateField(db_index=True)
     end_date = models.DateField()
@@ -306,7 +324,29 @@ class PerDiem(models.Model):
         return max(Decimal("0"), Decimal(gross) - Decimal(deductions)).quantize(CENTS, ROUND_HALF_UP)
 
     def clean(self):
+        # Every entry point runs this: the admin and page forms (ModelForm validation), the
+        # services behind the API (full_clean).
+        project_client_check(self)
+        self.days_check()
         amount_fits_check(self, field="daily_rate")
+
+    def days_check(self) -> None:
+        """The end is not before the start, and the days claimed and the meals provided fit
+        in the trip."""
+        if not (self.start_date and self.end_date):
+            return
+        if self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date must be on or after the start date."})
+        trip_days = (self.end_date - self.start_date).days + 1
+        claimed = (self.full_days or 0) + (self.partial_days or 0)
+        if claimed > trip_days:
+            raise ValidationError(
+                {"partial_days": f"Full and partial days add up to {claimed}, but the trip lasts {trip_days} day(s)."}
+            )
+        for field in self.MEAL_COUNT_FIELDS:
+            count = getattr(self, field) or 0
+            if count > trip_days:
+                raise ValidationError({field: f"{count} meals provided, but the trip lasts {trip_days} day(s)."})
 
     def save(self, *args, **kwargs):
         self.amount = self.compute_amount()

@@ -3,7 +3,6 @@ from django import forms
 from timetracker.models import Client, ExpenseStatus, Mileage, PerDiem, Project
 
 from .selectors import TravelFilters
-from .services import MEAL_COUNT_FIELDS, per_diem_days_check
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -65,17 +64,3 @@ class PerDiemForm(forms.ModelForm):
             "lunch_deduction", "dinners_provided", "dinner_deduction", "status", "notes",
         ]
         widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT, "notes": forms.Textarea(attrs={"rows": 3})}
-
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            per_diem_days_check(
-                start_date=cleaned.get("start_date"),
-                end_date=cleaned.get("end_date"),
-                full_days=cleaned.get("full_days"),
-                partial_days=cleaned.get("partial_days"),
-                meals={field: cleaned.get(field) for field in MEAL_COUNT_FIELDS},
-            )
-        except forms.ValidationError as error:
-            self.add_error(None, error)
-        return cleaned

@@ -12,7 +12,6 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -45,42 +44,6 @@ EXPORT_SUBDIR = "travel"
 # Records
 
 
-def _project_client_check(record) -> None:
-    """A project that belongs to a client fixes the client: fill it in, or refuse a
-    different one."""
-    if record.project_id and record.project.client_id:
-        if record.client_id is None:
-            record.client = record.project.client
-        elif record.client_id != record.project.client_id:
-            raise ValidationError(
-                {"client": f"Project “{record.project.name}” belongs to client “{record.project.client.name}”, "
-                 f"not “{record.client.name}”."}
-            )
-
-
-MEAL_COUNT_FIELDS = ("breakfasts_provided", "lunches_provided", "dinners_provided")
-
-
-def per_diem_days_check(
-    *, start_date: date | None, end_date: date | None, full_days, partial_days, meals: Mapping[str, Any] | None = None
-) -> None:
-    """The end is not before the start, and the days claimed and the meals provided
-    (`meals`: field name -> count) fit in the trip."""
-    if not (start_date and end_date):
-        return
-    if end_date < start_date:
-        raise ValidationError({"end_date": "The end date must be on or after the start date."})
-    trip_days = (end_date - start_date).days + 1
-    claimed = (full_days or 0) + (partial_days or 0)
-    if claimed > trip_days:
-        raise ValidationError(
-            {"partial_days": f"Full and partial days add up to {claimed}, but the trip lasts {trip_days} day(s)."}
-        )
-    for field, count in (meals or {}).items():
-        if (count or 0) > trip_days:
-            raise ValidationError({field: f"{count} meals provided, but the trip lasts {trip_days} day(s)."})
-
-
 def _assign(record, fields: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -105,7 +68,7 @@ def mileage_update(*, mileage: Mileage, fields: Mapping[str, Any]) -> Mileage:
 
 
 def _mileage_save(mileage: Mileage) -> Mileage:
-    _project_client_check(mileage)
+    # Mileage.clean() holds the invariants (project and client agree), as for the admin.
     mileage.full_clean(exclude=["amount"])
     mileage.save()
     return mileage
@@ -130,14 +93,7 @@ def per_diem_update(*, per_diem: PerDiem, fields: Mapping[str, Any]) -> PerDiem:
 
 
 def _per_diem_save(per_diem: PerDiem) -> PerDiem:
-    _project_client_check(per_diem)
-    per_diem_days_check(
-        start_date=per_diem.start_date,
-        end_date=per_diem.end_date,
-        full_days=per_diem.full_days,
-        partial_days=per_diem.partial_days,
-        meals={field: getattr(per_diem, field) for field in MEAL_COUNT_FIELDS},
-    )
+    # PerDiem.clean() holds the invariants (days fit the trip, project and client agree).
     per_diem.full_clean(exclude=["amount"])
     per_diem.save()
     return per_diem
@@ -272,12 +228,16 @@ def pdf_export_queue(*, report: TravelReport, user, filters: TravelFilters) -> D
     """Record a background PDF export and start its task once the row is committed."""
     from .tasks import travel_pdf_export_build
 
+    # Expires EXPORT_TTL after creation, like every export; finishing the file does not move it.
+    now = timezone.now()
     data_export = DataExport.objects.create(
         owner=user,
         export_type=report.export_type,
         export_format=DataExport.Format.PDF,
         filters=filters.as_json(),
         status=DataExport.Status.PENDING,
+        created_at=now,
+        expires_at=now + settings.EXPORT_TTL,
     )
     transaction.on_commit(lambda: travel_pdf_export_build.delay(data_export.pk))
     return data_export
@@ -326,7 +286,6 @@ def pdf_export_build(*, data_export: DataExport) -> DataExport:
         record_count=count,
         processed_records=count,
         completed_at=timezone.now(),
-        expires_at=timezone.now() + settings.EXPORT_TTL,
     )
     data_export.refresh_from_db()
     return data_export

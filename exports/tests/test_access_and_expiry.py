@@ -197,3 +197,61 @@ def test_prune_also_deletes_other_apps_export_files_inside_private_storage(alice
 
     assert not folder.exists() and (settings.PRIVATE_STORAGE_DIR / "travel").is_dir()
     assert DataExport.objects.get().status == "expired"
+
+
+def test_deleting_a_user_deletes_their_export_files(alice, bob, charlie, login, settings,
+                                                    django_capture_on_commit_callbacks):
+    from travel.tests.factories import make_mileage
+
+    settings.TRAVEL_PDF_SYNC_MAX_ROWS = 0
+    entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"))
+    make_mileage(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        data_export_create(user=alice, export_type="gdpr", export_format="zip")
+        data_export_create(user=alice, export_type="filtered", export_format="csv")
+        assert login(alice).get("/mileage/export/pdf").status_code == 302
+        kept = data_export_create(user=bob, export_type="gdpr", export_format="json")
+    kept.refresh_from_db()
+    files = sorted(p.relative_to(settings.PRIVATE_STORAGE_DIR).as_posix()
+                   for p in settings.PRIVATE_STORAGE_DIR.rglob("*") if p.is_file())  # fmt: skip
+    assert len(files) == 4 and set(DataExport.objects.values_list("status", flat=True)) == {"completed"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(charlie).post(f"/admin/auth/user/{alice.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+
+    assert list(DataExport.objects.all()) == [kept]
+    assert sorted(p.relative_to(settings.PRIVATE_STORAGE_DIR).as_posix()
+                  for p in settings.PRIVATE_STORAGE_DIR.rglob("*")) == [  # fmt: skip
+        "exports", kept.file_path, "travel",
+    ]
+
+
+def test_exports_prune_deletes_files_no_export_refers_to_once_an_hour_old(alice):
+    import os
+    import time
+    from io import StringIO
+
+    from exports.services import exports_dir
+
+    entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"))
+    export = data_export_create(user=alice, export_type="filtered", export_format="csv")
+    export.refresh_from_db()
+    referenced = data_export_path(export)
+    old_orphan = exports_dir() / "gdpr_export_gone_20240101_000000_41.zip"
+    fresh_orphan = exports_dir() / "gdpr_export_gone_20240101_000000_42.zip"
+    travel_orphan = settings.PRIVATE_STORAGE_DIR / "travel" / "43" / "mileage_export_all_to_all.pdf"
+    travel_orphan.parent.mkdir(parents=True)
+    for path in (old_orphan, fresh_orphan, travel_orphan):
+        path.write_bytes(b"left behind")
+    an_hour_ago = time.time() - 3601
+    for path in (referenced, old_orphan, travel_orphan):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+
+    out = StringIO()
+    call_command("exports_prune", stdout=out)
+
+    assert out.getvalue() == "Pruned 0 expired export(s).\n"
+    assert sorted(p.name for p in exports_dir().iterdir()) == sorted([referenced.name, fresh_orphan.name])
+    assert list((settings.PRIVATE_STORAGE_DIR / "travel").iterdir()) == []
+    assert DataExport.objects.get().status == "completed"

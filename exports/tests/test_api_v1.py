@@ -81,7 +81,7 @@ def test_v1_validation_errors(alice, api_token):
     assert post("/api/v1/exports/filtered", {"filters": {"colour": "red"}}) == (
         400,
         {"error": "filters: Unknown filter 'colour'. Known filters: start_date, end_date, client, project, task, tag, "
-                  "billable, search, user"},
+                  "client_id, project_id, task_id, tag_id, billable, search, user"},
     )  # fmt: skip
     assert post("/api/v1/exports/filtered", {"filters": {"user": "all"}}) == (
         403,

@@ -4,7 +4,12 @@ import csv
 import io
 import json
 
+import pytest
+from django.core.management import call_command
+from django.test import Client as HttpClient
+
 from exports.models import DataExport
+from timetracker.models import Tag
 
 from .factories import at, entry
 
@@ -119,7 +124,9 @@ def test_invalid_filters_answer_400_naming_the_filter_and_value(alice, login):
     cases = [
         ({"start_date": "2024-13-01"}, "start_date: '2024-13-01' is not a date (YYYY-MM-DD)"),
         ({"start_date": "2024-02-02", "end_date": "2024-02-01"}, "end_date 2024-02-01 is before start_date 2024-02-02"),
-        ({"project": 999999}, "project: there is no project with id 999999"),
+        ({"project": 999999}, "project: there is no project named '999999' and none with id 999999"),
+        ({"project_id": 999999}, "project_id: there is no project with id 999999"),
+        ({"tag": "x", "tag_id": 1}, "tag: give tag or tag_id, not both"),
         ({"client": "Nobody Inc"}, "client: there is no client named 'Nobody Inc'"),
         ({"billable": "maybe"}, "billable: 'maybe' is not true or false"),
         ({"colour": "red"}, "Unknown filter 'colour'. Known filters: start_date, end_date, client, project, task, "
@@ -227,7 +234,8 @@ def test_hostile_values_get_400_or_404_never_a_server_error(alice, login, api_to
     http = login(alice)
     huge = "9" * 30
     cases = [
-        ({"project": huge}, f"project: there is no project with id {int(huge)}"),
+        ({"project": huge}, f"project: there is no project named '{huge}' and none with id {int(huge)}"),
+        ({"project_id": huge}, f"project_id: there is no project with id {int(huge)}"),
         ({"search": "a\x00b"}, "search: the value contains a NUL character"),
         ({"tag": ["a", "b"]}, "tag: expected one value, got list"),
         ({"user": 2**70}, "Only admins can export other users' entries."),
@@ -281,3 +289,63 @@ def test_progress_is_written_while_the_file_is_built(alice):
     ]
     export.refresh_from_db()
     assert (export.status, export.record_count, export.progress_percent) == ("completed", 4500, 100)
+
+
+@pytest.fixture
+def tag_named_like_an_id(alice):
+    """A tag named "3" while another tag has the id 3 (the names are the other tag's id)."""
+    by_id = entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"), tags=("urgent",))
+    urgent = Tag.objects.get(name="urgent")
+    by_name = entry(alice, start=at("2024-01-02 09:00"), end=at("2024-01-02 10:00"), tags=(str(urgent.pk),))
+    year = entry(alice, start=at("2024-01-03 09:00"), end=at("2024-01-03 10:00"), tags=("2024",))
+    assert not Tag.objects.filter(pk=2024).exists()
+    return {"id": urgent.pk, "by_id": by_id.pk, "by_name": by_name.pk, "year": year.pk}
+
+
+def test_a_number_given_as_tag_is_a_name_first_then_an_id(alice, login, filtered_export, tag_named_like_an_id):
+    tags, http = tag_named_like_an_id, login(alice)
+
+    assert ids_in_csv(filtered_export(http, filters={"tag": str(tags["id"])})[1]) == [tags["by_name"]]
+    assert ids_in_csv(filtered_export(http, filters={"tag": tags["id"]})[1]) == [tags["by_name"]]  # a JSON number
+    assert ids_in_csv(filtered_export(http, filters={"tag": "2024"})[1]) == [tags["year"]]
+    # The *_id spellings (the page's selects) mean the id.
+    assert ids_in_csv(filtered_export(http, filters={"tag_id": str(tags["id"])})[1]) == [tags["by_id"]]
+    # Once no tag has that name, the number is the id.
+    Tag.objects.filter(name=str(tags["id"])).update(name="renamed")
+    assert ids_in_csv(filtered_export(http, filters={"tag": str(tags["id"])})[1]) == [tags["by_id"]]
+
+
+def test_a_number_given_as_tag_is_a_name_first_in_the_v1_api(alice, api_token, tag_named_like_an_id):
+    tags, http = tag_named_like_an_id, HttpClient()
+    token = {"HTTP_AUTHORIZATION": f"Bearer {api_token(alice, 'read:time_entries')}"}
+
+    def exported(filters: dict) -> list[int]:
+        response = http.post("/api/v1/exports/filtered", {"filters": filters}, content_type="application/json", **token)
+        assert response.status_code == 202, response.content
+        download = http.get(response.json()["download_url"], **token)
+        return ids_in_csv(b"".join(download.streaming_content))
+
+    assert exported({"tag": str(tags["id"])}) == [tags["by_name"]]
+    assert exported({"tag": "2024"}) == [tags["year"]]
+    assert exported({"tag_id": tags["id"]}) == [tags["by_id"]]
+
+
+def test_a_number_given_as_tag_is_a_name_first_in_the_command(alice, tmp_path, tag_named_like_an_id):
+    tags, output = tag_named_like_an_id, tmp_path / "out.csv"
+
+    def exported(*options: str) -> list[int]:
+        call_command("export_entries", "--user", "alice", "--output", str(output), "--no-progress", *options,
+                     stdout=io.StringIO())  # fmt: skip
+        return ids_in_csv(output.read_bytes())
+
+    assert exported("--tag", str(tags["id"])) == [tags["by_name"]]
+    assert exported("--tag", "2024") == [tags["year"]]
+    assert exported("--tag-id", str(tags["id"])) == [tags["by_id"]]
+
+
+def test_the_page_sends_its_chosen_tag_as_an_id(alice, login, tag_named_like_an_id):
+    page = login(alice).get("/exports/").content.decode()
+
+    assert '<select name="tag_id"><option value="">any</option>' in page
+    assert f'<option value="{tag_named_like_an_id["id"]}">urgent</option>' in page
+    assert '"client_id", "project_id", "task_id", "tag_id"' in page

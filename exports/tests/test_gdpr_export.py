@@ -229,3 +229,91 @@ def test_export_gdpr_command_marks_the_export_failed_when_the_file_cannot_be_wri
     with pytest.raises(CommandError, match=r"^Could not write .*x\.json: \[Errno 2\] No such file or directory"):
         call_command("export_gdpr", "alice", "--format", "json", "--output", str(output), no_progress=True)
     assert DataExport.objects.get(owner=alice).status == "failed"
+
+
+def v1_gdpr(raw_token: str, *, format: str) -> tuple[dict, bytes]:
+    from django.test import Client as HttpClient
+
+    http, auth = HttpClient(), {"HTTP_AUTHORIZATION": f"Bearer {raw_token}"}
+    response = http.post("/api/v1/exports/gdpr", {"format": format}, content_type="application/json", **auth)
+    assert response.status_code == 202, response.content
+    download = http.get(response.json()["download_url"], **auth)
+    assert download.status_code == 200, download.content
+    return response.json(), b"".join(download.streaming_content)
+
+
+@pytest.fixture
+def roadshow(alice):
+    """A trip on a project no time entry uses: its project and client are mileage data too."""
+    from timetracker.models import Client, Project
+
+    globex = Client.objects.create(name="Globex")
+    Mileage.objects.create(
+        owner=alice, date=date(2024, 5, 1), purpose="Roadshow", from_location="Köln", to_location="Bonn",
+        distance=Decimal("30"), rate_per_unit=Decimal("0.30"), project=Project.objects.create(name="Tour", client=globex),
+    )  # fmt: skip
+
+
+def test_gdpr_export_with_a_token_holds_only_what_the_token_may_read(alice, alice_data, roadshow):
+    status, body = v1_gdpr(alice_data["raw_token"], format="json")  # read:time_entries only
+
+    document = json.loads(body)
+    omitted = {"mileage": "the token lacks read:mileage", "per_diem": "the token lacks read:per_diem"}
+    assert list(document) == [
+        "export_info", "omitted", "account", "time_entries", "clients", "projects", "tasks", "tags", "api_tokens",
+        "imports", "exports",
+    ]  # fmt: skip
+    assert document["omitted"] == omitted
+    assert status["filters"] == {"omitted": omitted}
+    assert document["export_info"]["record_counts"] == {
+        "account": 1, "time_entries": 2, "clients": 1, "projects": 2, "tasks": 1, "tags": 2, "api_tokens": 1,
+        "imports": 1, "exports": 1,
+    }  # fmt: skip
+    assert [c["name"] for c in document["clients"]] == ["Acme"]
+    assert [p["name"] for p in document["projects"]] == ["Internal", "Website"]
+    for travel_text in ("Client visit", "Roadshow", "Tour", "Globex", "Paris", "France", "Potsdam"):
+        assert travel_text not in body.decode(), travel_text
+
+
+def test_gdpr_zip_with_a_token_names_what_it_left_out_in_the_manifest_and_readme(alice, alice_data, api_token):
+    raw = api_token(alice, "read:time_entries", "read:mileage", name="mileage reader")
+    _, body = v1_gdpr(raw, format="zip")
+
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    kept = [name for name in DATASETS if name != "per_diem"]
+    assert archive.namelist() == [*(f"{name}.{ext}" for name in kept for ext in ("json", "csv")), "README.txt",
+                                  "manifest.json"]  # fmt: skip
+    manifest = json.loads(archive.read("manifest.json"))
+    assert list(manifest) == ["export_info", "omitted", "files"]
+    assert manifest["omitted"] == {"per_diem": "the token lacks read:per_diem"}
+    assert json.loads(archive.read("mileage.json"))[0]["purpose"] == "Client visit"
+    readme = archive.read("README.txt").decode()
+    assert (
+        "This export was started with an API token and leaves out what the token may not read:\n"
+        "    per_diem: the token lacks read:per_diem\n"
+    ) in readme
+    assert "Paris" not in "".join(archive.read(name).decode("utf-8") for name in archive.namelist())
+
+
+def test_gdpr_export_with_a_token_reading_everything_is_complete(alice, alice_data, api_token):
+    _, body = v1_gdpr(api_token(alice, "read:*", name="reads all"), format="json")
+
+    document = json.loads(body)
+    assert list(document) == ["export_info", *DATASETS]
+    assert [m["purpose"] for m in document["mileage"]] == ["Client visit"]
+
+
+def test_a_complete_gdpr_export_is_not_downloaded_with_a_token_that_may_not_read_all_of_it(
+    alice, alice_data, login, gdpr_export, api_token
+):
+    from django.test import Client as HttpClient
+
+    status, _ = gdpr_export(login(alice), format="json")  # on the page: complete
+    http = HttpClient()
+
+    answer = http.get(f"/api/v1/exports/{status['id']}/download", HTTP_AUTHORIZATION=f"Bearer {alice_data['raw_token']}")
+    assert answer.status_code == 403
+    assert (answer.json()["required_scope"], answer.json()["available_scopes"]) == ("read:mileage", ["read:time_entries"])
+    everything = api_token(alice, "read:time_entries", "read:mileage", "read:per_diem", name="all three")
+    answer = http.get(f"/api/v1/exports/{status['id']}/download", HTTP_AUTHORIZATION=f"Bearer {everything}")
+    assert answer.status_code == 200

@@ -11,7 +11,7 @@ from django.core.management import call_command, get_commands
 
 from conftest import CASES_DIR, make_user
 from imports.models import DataImport
-from timetracker.models import TimeEntry
+from timetracker.models import Tag, TimeEntry
 
 from .factories import at, entry
 
@@ -176,3 +176,18 @@ def test_tag_names_with_semicolons_and_backslashes_survive_the_round_trip(alice,
     assert counts(import_file(exported, "alice")) == (0, 0, 1, 0)
     assert counts(import_file(exported, "bob")) == (1, 0, 0, 0)
     assert signatures(bob)[0][-1] == ("=t;semi,comma", "C:\\temp\\", "plain")
+
+
+def test_a_tag_name_holding_the_unit_separator_stays_one_tag(alice, bob, login, filtered_export, tmp_path):
+    entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"), tags=("x\x1fy",))
+    http = login(alice)
+    _, body = filtered_export(http, format="json")
+    assert __import__("json").loads(body)["time_entries"][0]["tags"] == ["x\x1fy"]
+    exported = tmp_path / "alice.csv"
+    body = export_to_file(http, filtered_export, exported)
+    assert body.endswith(b",x\x1fy,true\r\n")
+
+    assert counts(import_file(exported, "alice")) == (0, 0, 1, 0)
+    assert counts(import_file(exported, "bob")) == (1, 0, 0, 0)
+    assert signatures(bob)[0][-1] == ("x\x1fy",)
+    assert Tag.objects.filter(name="x\x1fy").count() == 1 and not Tag.objects.filter(name__in=["x", "y"]).exists()

@@ -3,10 +3,12 @@
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 from pypdf import PdfReader
 
 from exports.models import DataExport
+from timetracker.models import Client, Mileage, PerDiem, Project
 
 from .factories import make_mileage, make_per_diem
 
@@ -63,3 +65,45 @@ def test_large_pdf_selection_goes_to_the_background(charlie_client, alice, charl
 
 def test_non_staff_cannot_reach_the_admin(alice_client):
     assert alice_client.get("/admin/timetracker/mileage/").status_code == 302
+
+
+def test_admin_refuses_a_per_diem_claiming_more_days_than_the_trip(charlie_client, alice):
+    data = {
+        "owner": alice.pk, "start_date": "2024-03-04", "end_date": "2024-03-04", "country": "Germany", "city": "",
+        "purpose": "", "project": "", "client": "", "full_days": "10", "partial_days": "5", "daily_rate": "100",
+        "partial_day_rate": "50", "breakfasts_provided": "0", "lunches_provided": "0", "dinners_provided": "0",
+        "breakfast_deduction": "0", "lunch_deduction": "0", "dinner_deduction": "0", "status": "draft", "notes": "",
+    }  # fmt: skip
+    response = charlie_client.post("/admin/timetracker/perdiem/add/", data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "partial_days": ["Full and partial days add up to 15, but the trip lasts 1 day(s)."]
+    }
+    assert not PerDiem.objects.exists()
+
+    response = charlie_client.post("/admin/timetracker/perdiem/add/", {**data, "full_days": "1", "partial_days": "0"})
+    assert response.status_code == 302
+    assert PerDiem.objects.get().amount == Decimal("100.00")
+
+
+def test_admin_refuses_a_mileage_whose_project_belongs_to_another_client(charlie_client, alice):
+    acme, globex = Client.objects.create(name="Acme"), Client.objects.create(name="Globex")
+    website = Project.objects.create(name="Website", client=acme)
+    data = {
+        "owner": alice.pk, "date": "2024-03-04", "project": website.pk, "client": globex.pk, "purpose": "Visit",
+        "from_location": "Berlin", "to_location": "Potsdam", "distance": "10", "unit": "km", "rate_per_unit": "0.3",
+        "status": "draft", "notes": "",
+    }  # fmt: skip
+    response = charlie_client.post("/admin/timetracker/mileage/add/", data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "client": ["Project “Website” belongs to client “Acme”, not “Globex”."]
+    }
+    assert not Mileage.objects.exists()
+
+    # Without a client, the project's client is filled in, as on the page and in the API.
+    response = charlie_client.post("/admin/timetracker/mileage/add/", {**data, "client": ""})
+    assert response.status_code == 302
+    assert (Mileage.objects.get().client, Mileage.objects.get().amount) == (acme, Decimal("3.00"))

@@ -213,3 +213,25 @@ def test_pdf_wraps_a_long_unbroken_route_and_keeps_large_amounts_in_their_column
     amount = next(box for box in words if box[2] == "999989999.00")
     rate = next(box for box in words if box[2] == "99.999/km")
     assert rate[1] < amount[0]
+
+
+def test_background_pdf_expires_seven_days_after_it_was_asked_for_not_after_it_finished(
+    alice_client, alice, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.TRAVEL_PDF_SYNC_MAX_ROWS = 0
+    make_mileage(alice, purpose="Trip")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert alice_client.get("/mileage/export/pdf").status_code == 302
+    data_export = DataExport.objects.get()
+    asked_at = data_export.created_at
+    assert data_export.expires_at == asked_at + timedelta(days=7)
+
+    # The worker gets to it two days later.
+    later = asked_at + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    for callback in callbacks:
+        callback()
+
+    data_export.refresh_from_db()
+    assert (data_export.status, data_export.completed_at) == ("completed", later)
+    assert (data_export.created_at, data_export.expires_at) == (asked_at, asked_at + timedelta(days=7))

@@ -21,10 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True, help="The file to write, or a folder to write it into under its usual name.")
         parser.add_argument("--start-date", "--from", dest="start_date", help="YYYY-MM-DD, included")
         parser.add_argument("--end-date", "--to", dest="end_date", help="YYYY-MM-DD, included")
-        parser.add_argument("--client", help="client id or name")
-        parser.add_argument("--project", help="project id or name")
-        parser.add_argument("--task", help="task id or name")
-        parser.add_argument("--tag", help="tag id or name")
+        # A name wins over an id: "--tag 2024" is the tag named 2024 if there is one.
+        parser.add_argument("--client", help="client name, or id when no client has that name")
+        parser.add_argument("--project", help="project name, or id when no project has that name")
+        parser.add_argument("--task", help="task name, or id when no task has that name")
+        parser.add_argument("--tag", help="tag name, or id when no tag has that name")
+        for name in ("client", "project", "task", "tag"):
+            parser.add_argument(f"--{name}-id", dest=f"{name}_id", type=int, help=f"{name} id")
         billable = parser.add_mutually_exclusive_group()
         billable.add_argument("--billable", dest="billable", action="store_const", const=True, default=None)
         billable.add_argument("--non-billable", dest="billable", action="store_const", const=False)
@@ -39,7 +42,10 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {options['user']!r}.")
         filters = {
             key: options[key]
-            for key in ("start_date", "end_date", "client", "project", "task", "tag", "billable", "search")
+            for key in (
+                "start_date", "end_date", "client", "project", "task", "tag", "client_id", "project_id", "task_id",
+                "tag_id", "billable", "search",
+            )  # fmt: skip
             if options[key] is not None
         }
         if options["owner"]:
