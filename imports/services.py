@@ -622,6 +622,11 @@ class RowCleaner:
         has = layout.has
         self.start_column = "start" if has("start") else ("start_time" if has("start_time") else "start_date")
         self.end_column = "end" if has("end") else "end_time"
+        # The plain template's client defaults to the project; in our export layout (with `id`
+        # or `user_email`) an empty client_name is an entry without a client, kept as such.
+        self.client_defaults_to_project = (
+            layout.resource.format_name == "template" and not has("entry_id") and not has("user_email")
+        )
         self.user_ids_by_email: dict[str, int | None] = {}
         if user.email:
             self.user_ids_by_email[user.email.lower()] = user.pk
@@ -688,7 +693,7 @@ class RowCleaner:
             for prefix in ("start", "end")
         )
         client = values.get("client") or None
-        if layout.resource.format_name == "template" and not client:
+        if self.client_defaults_to_project and not client:
             client = project  # the template's documented default
         billable = values.get("billable")
         return CleanRow(
