@@ -20,8 +20,8 @@ def data_imports_visible_to(*, user) -> QuerySet[DataImport]:
 
 
 def clients_visible_to(*, user) -> QuerySet[Client]:
-    """Every client for staff; for anyone else the clients they track time for (exporting or
-    updating all clients is for admins only)."""
+    """Every client for staff; for anyone else the clients they track time for (exporting all
+    clients is for admins only; updating any client through the import too)."""
     if user.is_staff:
         return Client.objects.all()
     return Client.objects.filter(pk__in=TimeEntry.objects.filter(owner=user).values("project__client"))

@@ -248,18 +248,56 @@ def test_unknown_detection_field_is_a_400(session):
     assert DataImport.objects.count() == 0
 
 
-def test_non_admin_may_update_only_clients_they_track_time_for(alice):
-    mine = Client.objects.create(name="Mine", email="old@mine.example")
-    Client.objects.create(name="Theirs", email="old@theirs.example")
-    project = Project.objects.create(name="Web", client=mine)
+def test_non_admin_cannot_update_a_shared_client_even_one_they_track_time_for(alice):
+    acme = Client.objects.create(name="Acme", email="old@acme.example")
+    Client.objects.create(name="Globex", email="same@globex.example")
+    # One time entry with the client used to be enough to be allowed to change it.
+    project = Project.objects.create(name="Web", client=acme)
     TimeEntry.objects.create(owner=alice, project=project, start="2024-01-01T09:00Z", end="2024-01-01T10:00Z")
     client, token = csrf_client(alice)
-    post(client, token, "name,email\nMine,new@mine.example\nTheirs,new@theirs.example\n", skip_duplicates="false")
-    assert DataImport.objects.get().row_errors == [{
-        "line": 3, "column": "name", "value": "Theirs",
-        "message": "only an admin can update client 'Theirs' (you track no time for it)",
+
+    response = post(
+        client, token, "name,email\nAcme,new@acme.example\nGlobex,same@globex.example\nInitech,hi@initech.example\n",
+        skip_duplicates="0",
+    )
+
+    data_import = DataImport.objects.get()
+    assert response.json()["summary"]["failed"] == 1
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Nothing was imported: 1 of 3 rows are invalid."
+    )
+    assert data_import.row_errors == [{
+        "line": 2, "column": "name", "value": "Acme",
+        "message": "client 'Acme' already exists and only an admin can update it; "
+                   'leave "skip duplicates" on or ask an admin',
     }]
-    assert Client.objects.get(name="Mine").email == "old@mine.example"  # nothing written
+    assert list(Client.objects.order_by("name").values_list("name", "email")) == [
+        ("Acme", "old@acme.example"), ("Globex", "same@globex.example"),
+    ]
+
+
+def test_non_admin_skipping_invalid_rows_creates_new_clients_and_changes_no_existing_one(alice):
+    Client.objects.create(name="Acme", email="old@acme.example")
+    client, token = csrf_client(alice)
+
+    post(client, token, "name,email\nAcme,new@acme.example\nInitech,hi@initech.example\n",
+         skip_duplicates="false", skip_invalid="true")
+
+    data_import = DataImport.objects.get()
+    assert (data_import.status, data_import.created_records, data_import.updated_records, data_import.failed_records) == (
+        "completed_with_errors", 1, 0, 1
+    )
+    assert list(Client.objects.order_by("name").values_list("name", "email")) == [
+        ("Acme", "old@acme.example"), ("Initech", "hi@initech.example"),
+    ]
+
+
+def test_admin_updates_an_existing_client(session):
+    Client.objects.create(name="Acme", email="old@acme.example")
+    client, token = session
+    post(client, token, "name,email\nAcme,new@acme.example\n", skip_duplicates="0")
+    assert DataImport.objects.get().updated_records == 1
+    assert Client.objects.get().email == "new@acme.example"
 
 
 # ---- preview, file problems, formulas ----------------------------------------------------
