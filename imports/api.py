@@ -585,7 +585,7 @@ class ClientsImportCsvApi(APIView):
             "Columns name (required), description, contact_person, email, phone, address, default_hourly_rate, "
             "status, prepaid_hours_monthly, prepaid_reset_day, custom_field_<key>, contact_<N>_<field>. Every row "
             "is checked first; nothing is written when one is invalid unless `skip_invalid`. Existing clients are "
-            "skipped (`skip_duplicates`, default true) or updated, cells left empty never change. Answers 202 "
+            "skipped (`skip_duplicates`, default true) or updated (admins only), cells left empty never change. Answers 202 "
             "with `status_url`; `preview=true` answers the preview (200) and imports nothing. Needs `write:clients`."
         ),
         parameters=[
