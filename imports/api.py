@@ -485,7 +485,8 @@ class ImportDetailApi(APIView):
         operation_id="imports_retrieve",
         summary="Status and outcome of an import",
         description=(
-            "Your own imports (an admin's token sees everyone's); others answer 404. Needs `read:time_entries`."
+            "Your own time-entry imports (CSV, Toggl, Harvest; an admin's token sees everyone's); others, "
+            "and client imports (see `/api/v1/clients/imports/{id}`), answer 404. Needs `read:time_entries`."
         ),
         responses={
             200: DataImportOutputSerializer,
@@ -497,7 +498,11 @@ class ImportDetailApi(APIView):
         tags=["imports"],
     )
     def get(self, request, import_id: int):
-        data_import = data_imports_visible_to(user=request.user).filter(pk=import_id).first()
+        data_import = (
+            data_imports_visible_to(user=request.user)
+            .filter(pk=import_id, import_type__in=DataImport.TIME_ENTRY_TYPES)
+            .first()
+        )
         if data_import is None:
             return error_response("Import not found", status.HTTP_404_NOT_FOUND)
         return Response(DataImportOutputSerializer(data_import).data)

@@ -21,6 +21,9 @@ class DataImport(models.Model):
         FAILED = "failed"
 
     FINISHED_STATUSES = (Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED)
+    # What GET /api/v1/imports/<id> (scope read:time_entries) answers for; clients imports have
+    # their own endpoint and scope.
+    TIME_ENTRY_TYPES = (Type.CSV, Type.TOGGL, Type.HARVEST)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_imports")
     import_type = models.CharField(max_length=20, choices=Type.choices)
