@@ -52,6 +52,7 @@ from .services import (
     ImportFileError,
     RowError,
     csv_read_error,
+    data_import_create_once,
     data_import_enqueue,
     row_width_error,
     stored_file_path,
@@ -774,7 +775,7 @@ def clients_import_create(
     """A pending `csv_clients` DataImport, its task enqueued once the transaction commits
     (run at once when tasks run in-process). `enqueue=False` leaves running it to the caller."""
     stored_file_path(stored_file)
-    data_import = DataImport.objects.create(
+    data_import = data_import_create_once(
         owner=user,
         import_type=DataImport.Type.CSV_CLIENTS,
         source_file_name=(source_file_name or "")[:255],

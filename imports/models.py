@@ -55,6 +55,13 @@ class DataImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A stored upload is imported once: two confirmations of one preview arriving
+            # together cannot both create an import (the second insert fails).
+            models.UniqueConstraint(
+                fields=["stored_file"], condition=~models.Q(stored_file=""), name="dataimport_stored_file_once"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_import_type_display()} #{self.pk} ({self.status})"

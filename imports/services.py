@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import (
     DatabaseError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
@@ -1358,7 +1359,7 @@ def csv_import_create(
     confirmed = CsvImportOptions(
         timezone=zone.key, date_order=options.date_order, skip_invalid=options.skip_invalid, dry_run=options.dry_run
     )
-    data_import = DataImport.objects.create(
+    data_import = data_import_create_once(
         owner=user,
         import_type=DataImport.Type.CSV,
         source_file_name=(source_file_name or "")[:255],
@@ -1370,6 +1371,22 @@ def csv_import_create(
     if not enqueue:
         return data_import
     return data_import_enqueue(data_import, task=csv_import_task)
+
+
+ALREADY_IMPORTED = "This preview has already been imported; see the import history."
+
+
+def data_import_create_once(**fields_) -> DataImport:
+    """Create a DataImport for a stored upload, which only one import may claim: the database
+    refuses a second row for the same file, so of two confirmations of one preview arriving
+    together exactly one gets the import, the other ImportFileError (ALREADY_IMPORTED)."""
+    try:
+        with transaction.atomic():
+            return DataImport.objects.create(**fields_)
+    except IntegrityError:
+        if DataImport.objects.filter(stored_file=fields_.get("stored_file")).exists():
+            raise ImportFileError(ALREADY_IMPORTED) from None
+        raise
 
 
 def data_import_enqueue(data_import: DataImport, *, task) -> DataImport:

@@ -40,6 +40,7 @@ from .models import DataImport
 from .resources import TEMPLATE_COLUMNS
 from .selectors import clients_for_export, data_imports_visible_to
 from .services import (
+    ALREADY_IMPORTED,
     CsvImportOptions,
     ImportFileError,
     UploadTooLarge,
@@ -136,8 +137,10 @@ def upload_from_token(*, user, token: str) -> tuple[str, str]:
         raise ImportFileError("Invalid upload token; upload the file again.") from None
     if payload.get("user") != user.pk:
         raise ImportFileError("Invalid upload token; upload the file again.")
+    # Early word for a plain replay; two confirmations racing past this check are settled
+    # by data_import_create_once, which lets only one of them create the import.
     if DataImport.objects.filter(owner=user, stored_file=payload["file"]).exists():
-        raise ImportFileError("This preview has already been imported; see the import history.")
+        raise ImportFileError(ALREADY_IMPORTED)
     return payload["file"], payload["name"]
 
 
