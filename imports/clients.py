@@ -134,6 +134,21 @@ class ClientImportOptions:
         return asdict(self)
 
 
+def clients_import_options_bound(options: ClientImportOptions) -> dict:
+    """The options that decide what a clients import writes, as a preview's upload token binds
+    them (the default detection fields are an empty list)."""
+    return {
+        "skip_duplicates": bool(options.skip_duplicates),
+        "duplicate_detection_fields": list(options.duplicate_detection_fields or []),
+        "skip_invalid": bool(options.skip_invalid),
+    }
+
+
+def clients_import_options_changed(*, previewed: dict, confirmed: dict) -> list[str]:
+    """Names of the options a confirmation sets differently from its preview."""
+    return [name for name, value in confirmed.items() if name in previewed and previewed[name] != value]
+
+
 def detection_fields_parse(text: str | None) -> list[str] | None:
     """`"name, custom_field_erp_id"` -> ["name", "custom_field_erp_id"]; blank -> None (the default)."""
     names = [part.strip() for part in (text or "").split(",") if part.strip()]

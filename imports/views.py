@@ -25,6 +25,8 @@ from .clients import (
     clients_csv_text,
     clients_export_file_name,
     clients_import_create,
+    clients_import_options_bound,
+    clients_import_options_changed,
     clients_import_preview,
     clients_template_csv,
     clients_upload_check,
@@ -175,7 +177,7 @@ def _api_import_csv(request):
             previewed=previewed, confirmed=csv_import_options_bound(user=request.user, options=options)
         )
         if changed:
-            raise ImportFileError(f"The options changed since the preview ({', '.join(changed)}); preview the file again.")
+            raise options_changed_error(changed)
 
     return _session_import(
         request,
@@ -188,6 +190,10 @@ def _api_import_csv(request):
         bound_options=lambda preview: csv_import_options_bound(user=request.user, options=options, preview=preview),
         confirm_check=confirm_check,
     )
+
+
+def options_changed_error(changed: list[str]) -> ImportFileError:
+    return ImportFileError(f"The options changed since the preview ({', '.join(changed)}); preview the file again.")
 
 
 def _session_import(request, *, data: dict, check, preview, create, bound_options=None, confirm_check=None) -> JsonResponse:
@@ -275,6 +281,12 @@ def _api_import_csv_clients(request):
         duplicate_detection_fields=detection_fields_parse(data["duplicate_detection_fields"]),
         skip_invalid=data["skip_invalid"],
     )
+    def confirm_check(previewed: dict) -> None:
+        # As for time entries: confirming imports what was previewed, with the same options.
+        changed = clients_import_options_changed(previewed=previewed, confirmed=clients_import_options_bound(options))
+        if changed:
+            raise options_changed_error(changed)
+
     return _session_import(
         request,
         data=data,
@@ -283,6 +295,8 @@ def _api_import_csv_clients(request):
         create=lambda stored_file, name: clients_import_create(
             user=request.user, stored_file=stored_file, source_file_name=name, options=options
         ),
+        bound_options=lambda preview: clients_import_options_bound(options),
+        confirm_check=confirm_check,
     )
 
 

@@ -306,7 +306,7 @@ def test_admin_updates_an_existing_client(session):
 def test_preview_writes_nothing_and_confirming_imports_the_previewed_bytes(session):
     Client.objects.create(name="Acme")
     client, token = session
-    response = post(client, token, "name;status\nAcme;inactive\nGlobex;bad\n", preview="1")
+    response = post(client, token, "name;status\nAcme;inactive\nGlobex;bad\n", preview="1", skip_invalid="1")
     body = response.json()
     preview = body["preview"]
     assert (preview["delimiter"], preview["total_rows"], preview["skipped"], preview["would_create"]) == (";", 2, 1, 0)
@@ -320,6 +320,26 @@ def test_preview_writes_nothing_and_confirming_imports_the_previewed_bytes(sessi
     confirmed = client.post(URL, {"upload_token": body["upload_token"], "skip_invalid": "1"}, HTTP_X_CSRFTOKEN=token)
     assert confirmed.json()["summary"]["skipped"] == 1
     assert DataImport.objects.get().source_file_name == "clients.csv"
+
+
+def test_confirming_a_preview_with_other_options_is_refused(session):
+    Client.objects.create(name="Acme", status="inactive")
+    client, token = session
+    preview = post(client, token, "name,status\nAcme,active\n", preview="1").json()
+    assert (preview["preview"]["skipped"], preview["preview"]["would_update"]) == (1, 0)
+
+    changed = client.post(URL, {"upload_token": preview["upload_token"], "skip_duplicates": "0"}, HTTP_X_CSRFTOKEN=token)
+
+    assert changed.status_code == 400
+    assert changed.json() == {
+        "success": False, "error": "The options changed since the preview (skip_duplicates); preview the file again.",
+    }
+    assert DataImport.objects.count() == 0
+    assert Client.objects.get().status == "inactive"
+
+    same = client.post(URL, {"upload_token": preview["upload_token"], "skip_duplicates": "1"}, HTTP_X_CSRFTOKEN=token)
+    assert (same.status_code, same.json()["summary"]["skipped"]) == (200, 1)
+    assert Client.objects.get().status == "inactive"
 
 
 def test_formula_prefix_is_taken_off_again(session):
