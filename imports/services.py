@@ -389,6 +389,12 @@ def csv_layout_detect(path: Path) -> CsvLayout:
         if found is None:
             continue
         resource, mapping = found
+        known = {header[position].strip().lstrip("\ufeff").lower() for position in mapping}
+        for position, cell in enumerate(header):
+            name = cell.strip().lstrip("\ufeff")
+            if position not in mapping and name.lower() in known:
+                # Which of the two cells is meant cannot be told (the clients import says the same).
+                raise ImportFileError(f'The column "{name}" appears twice in the header.')
         ignored = [
             cell.strip()
             for position, cell in enumerate(header)

@@ -218,6 +218,14 @@ def test_confirming_a_preview_imports_exactly_the_previewed_file(alice):
     assert TimeEntry.objects.count() == 2
 
 
+def test_a_column_repeated_in_the_header_is_a_400(alice):
+    client, token = csrf_client(alice)
+    text = b"project_name,project_name,start_time,end_time\nWeb,Other,2024-03-04 09:00:00,2024-03-04 10:00:00\n"
+    response = post_csv(client, token, text, preview="1")
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": 'The column "project_name" appears twice in the header.'}
+
+
 def test_confirming_a_preview_with_other_options_is_refused(alice):
     client, token = csrf_client(alice)
     preview = post_csv(client, token, TEMPLATE_BYTES, timezone="UTC", preview="1").json()
