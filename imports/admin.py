@@ -201,6 +201,14 @@ class TimeEntryImportExportMixin(ImportExportMixin):
         messages.success(request, f"Import #{data_import.pk} {data_import.get_status_display()}: {data_import.status_message}")
 
 
+# The service's decision for a previewed row, as the admin's preview table labels it.
+SAMPLE_ACTION_IMPORT_TYPES = {
+    "create": RowResult.IMPORT_TYPE_NEW,
+    "update": RowResult.IMPORT_TYPE_UPDATE,
+    "unchanged": RowResult.IMPORT_TYPE_SKIP,
+}
+
+
 def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_name=None, date_order=None,
                               timezone=None, **kwargs) -> Result:
     """The admin's dry run is our preview; its confirmation creates a DataImport and runs the
@@ -229,7 +237,7 @@ def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_na
                 )
             for sample in preview.sample_rows:
                 row_result = RowResult()
-                row_result.import_type = RowResult.IMPORT_TYPE_NEW
+                row_result.import_type = SAMPLE_ACTION_IMPORT_TYPES[sample["action"]]
                 row_result.diff = ["", "", sample["project_name"], sample["client_name"], sample["task_name"],
                                    sample["start_time"], sample["end_time"], f'{sample["duration_seconds"] / 3600:.2f}',
                                    sample["notes"], ";".join(sample["tags"]), "true" if sample["billable"] else "false"]

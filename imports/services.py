@@ -589,6 +589,7 @@ class CleanRow:
             duration = None
         return {
             "line": self.line,
+            "action": None,  # "create", "update" or "unchanged", filled in by the preview
             "project_name": self.project,
             "client_name": self.client or "",
             "task_name": self.task,
@@ -1345,8 +1346,14 @@ def csv_import_preview(*, user, stored_file: str, options: CsvImportOptions) -> 
     """Read the stored file and validate every row without writing. Raises ImportFileError."""
     run = CsvImport(user=user, path=stored_file_path(stored_file), options=options)
     run.validate()
+    samples = {sample["line"]: sample for sample in run.outcome.samples}
     for batch in run.batches(batch_size()):
-        run.count(run.classify(batch))
+        decided = run.classify(batch)
+        for action, row, _, _ in decided:
+            if row is not None and row.line in samples:
+                # What the import will do with this row, decided as the import decides it.
+                samples[row.line]["action"] = action
+        run.count(decided)
     run.finish_warnings()
     if run.outcome.needs_date_order:
         run.outcome.warnings.insert(0, f"{date_order_question(run.scan)}; choose the date order before importing.")

@@ -432,7 +432,7 @@ def test_preview_shows_dates_as_written_while_the_date_order_is_undecided(alice)
         "ignored_columns": [],
         # Not 2024-04-03 (day first) or 2024-03-04 (month first): the file's own text.
         "sample_rows": [
-            {"line": 2, "project_name": "Web", "client_name": "Web", "task_name": "", "start_time": "03/04/2024 09:00",
+            {"line": 2, "action": "create", "project_name": "Web", "client_name": "Web", "task_name": "", "start_time": "03/04/2024 09:00",
              "end_time": "03/04/2024 10:00", "duration_seconds": 3600, "notes": "", "tags": [], "billable": False},
         ],
         "total_rows": 1,
