@@ -163,6 +163,7 @@ SOURCE_SYSTEM = "csv"
 MAX_STORED_ERRORS = 1000
 MAX_WARNINGS = 200
 SAMPLE_ROWS = 10
+BLANK_LINES_LISTED = 100  # in the "blank lines ignored" warning; the count is always exact
 # Buckets of the sketch that finds identical rows without keeping every fingerprint.
 SKETCH_BITS = 21
 
@@ -449,7 +450,8 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
         if record.line <= layout.header_line:
             if record.is_blank:
                 scan.blank_count += 1
-                scan.blank_lines.append(record.line)
+                if len(scan.blank_lines) < MAX_STORED_ERRORS:
+                    scan.blank_lines.append(record.line)
             elif record.line < layout.header_line:
                 scan.preamble_lines.append(record.line)
             continue
@@ -1087,7 +1089,9 @@ class CsvImport:
         )
         self.duplicates = DuplicateTracker()
         if self.scan.blank_count:
-            lines = ", ".join(str(n) for n in self.scan.blank_lines)
+            lines = ", ".join(str(n) for n in self.scan.blank_lines[:BLANK_LINES_LISTED])
+            if self.scan.blank_count > BLANK_LINES_LISTED:
+                lines += f" and {self.scan.blank_count - BLANK_LINES_LISTED} more"
             self.outcome.add_warning(f"{self.scan.blank_count} blank lines ignored (lines {lines})")
         if self.scan.preamble_lines:
             lines = ", ".join(str(n) for n in self.scan.preamble_lines)
