@@ -15,11 +15,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.fields import empty
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from timetracker.authentication import scope_required
+from timetracker.lib.flags import parse_flag
 from timetracker.models import TIMEZONE_CHOICES
 
 from .clients import (
@@ -237,6 +239,17 @@ class CsvTextParser(BaseParser):
         return spool
 
 
+class FlagField(serializers.BooleanField):
+    """A yes/no option read strictly (timetracker.lib.flags): DRF's own BooleanField also takes
+    "t", "y" and says only "Must be a valid boolean"; this one names the value refused."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_flag(data, default=self.default if self.default is not empty else False)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
 class CsvImportOptionsSerializer(serializers.Serializer):
     # Empty means the default, as on the page and the session endpoint.
     timezone = serializers.ChoiceField(
@@ -249,10 +262,10 @@ class CsvImportOptionsSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="When days and months cannot be told apart from the file; empty: detected.",
     )
-    skip_invalid = serializers.BooleanField(
+    skip_invalid = FlagField(
         required=False, default=False, help_text="Import the valid rows and report the invalid ones."
     )
-    preview = serializers.BooleanField(
+    preview = FlagField(
         required=False, default=False, help_text="Answer the preview (200) and import nothing."
     )
 
@@ -513,15 +526,15 @@ class ImportDetailApi(APIView):
 
 
 class ClientImportOptionsSerializer(serializers.Serializer):
-    skip_duplicates = serializers.BooleanField(
+    skip_duplicates = FlagField(
         required=False, default=True, help_text="Skip rows matching an existing client (false: update it)."
     )
     duplicate_detection_fields = serializers.CharField(
         required=False, allow_blank=True, default="",
         help_text="Comma list of name, email, custom_field_<key>. Default: name and every custom field in the file.",
     )
-    skip_invalid = serializers.BooleanField(required=False, default=False)
-    preview = serializers.BooleanField(required=False, default=False)
+    skip_invalid = FlagField(required=False, default=False)
+    preview = FlagField(required=False, default=False)
 
 
 class ClientImportJsonSerializer(ClientImportOptionsSerializer):

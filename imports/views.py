@@ -161,7 +161,11 @@ def api_import_csv(request):
 
 @csrf_protect
 def _api_import_csv(request):
-    form = CsvImportForm(request.POST, request.FILES)
+    # Options may come in the query string too (as on the clients endpoint): `?preview=1` must
+    # never be ignored and import for real.
+    submitted = request.GET.copy()
+    submitted.update(request.POST)  # a form field wins over the same name in the query string
+    form = CsvImportForm(submitted, request.FILES)
     if not form.is_valid():
         return json_error(form.first_error())
     data = form.cleaned_data

@@ -297,7 +297,7 @@ def test_invalid_row_writes_nothing_unless_skip_invalid(alice):
         ({"file": upload("t.csv", TEMPLATE_BYTES), "date_order": "DDMM"},
          "date_order: Select a valid choice. DDMM is not one of the available choices."),
         ({"file": upload("t.csv", TEMPLATE_BYTES), "skip_invalid": "maybe"},
-         "skip_invalid: Expected true or false, got 'maybe'."),
+         'skip_invalid: "maybe" is not a yes/no value; use true/false, 1/0, yes/no or on/off.'),
     ],
 )
 def test_bad_requests_get_400_with_the_reason(alice, fields, error):
