@@ -36,7 +36,7 @@ from .clients import (
 )
 from .forms import DATE_ORDER_CHOICES, request_body_too_large, upload_limit_message, validate_csv_file_name
 from .models import DataImport
-from .selectors import clients_for_export, data_imports_visible_to
+from .selectors import UnknownClientStatus, clients_for_export, data_imports_visible_to
 from .services import (
     CsvImportOptions,
     ImportFileError,
@@ -704,15 +704,24 @@ class ClientsExportApi(APIView):
             OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "inactive", "archived"]),
             OpenApiParameter("search", OpenApiTypes.STR),
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR, 401: AUTH_ERROR, 403: AUTH_ERROR, 429: AUTH_ERROR},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: OpenApiResponse(ErrorSerializer, description="Unknown status"),
+            401: AUTH_ERROR,
+            403: AUTH_ERROR,
+            429: AUTH_ERROR,
+        },
         tags=["clients"],
     )
     def get(self, request):
-        clients = clients_for_export(
-            user=request.user,
-            status=request.query_params.get("status", ""),
-            search=request.query_params.get("search", ""),
-        )
+        try:
+            clients = clients_for_export(
+                user=request.user,
+                status=request.query_params.get("status", ""),
+                search=request.query_params.get("search", ""),
+            )
+        except UnknownClientStatus as error:
+            return error_response(str(error))
         response = HttpResponse(clients_csv_text(clients_csv_rows(clients)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
         return response

@@ -7,7 +7,7 @@ imports.services; these views validate input, call one service and shape the ans
 
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import csrf as django_csrf
@@ -40,7 +40,7 @@ from .forms import (
 )
 from .models import DataImport
 from .resources import TEMPLATE_COLUMNS
-from .selectors import clients_for_export, data_imports_visible_to
+from .selectors import UnknownClientStatus, clients_for_export, data_imports_visible_to
 from .services import (
     ALREADY_IMPORTED,
     CsvImportOptions,
@@ -310,9 +310,12 @@ def clients_export(request):
     """GET /clients/export?status=active|inactive|archived&search=…: the clients CSV, in the
     layout the client import reads. Admins get every client, others the clients they track
     time for."""
-    clients = clients_for_export(
-        user=request.user, status=request.GET.get("status", ""), search=request.GET.get("search", "")
-    )
+    try:
+        clients = clients_for_export(
+            user=request.user, status=request.GET.get("status", ""), search=request.GET.get("search", "")
+        )
+    except UnknownClientStatus as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     response = HttpResponse(clients_csv_text(clients_csv_rows(clients)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
     return response
