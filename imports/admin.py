@@ -47,7 +47,12 @@ from .services import (
     csv_upload_store,
     stored_file_path,
 )
-from .views import options_changed_error, upload_from_token, upload_token_for, upload_token_options
+from .views import (
+    options_changed_error,
+    upload_from_token,
+    upload_token_for,
+    upload_token_options,
+)
 
 
 @admin.register(DataImport)

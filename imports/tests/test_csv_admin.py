@@ -54,7 +54,7 @@ def test_admin_preview_labels_each_row_as_the_import_will_treat_it(charlie_clien
     })
     html = response.content.decode()
 
-    rows = re.findall(r'<tr class="(\w+)">\s*<td class="import-type">\s*(\w+)\s*</td>(.*?)</tr>', html, re.S)
+    rows = re.findall(r'<tr class="(\w+)">\s*<td class="import-type">\s*(\w+)\s*</td>(.*?)</tr>', html, re.DOTALL)
     assert [(css, label, "Standup" in cells) for css, label, cells in rows] == [("skip", "Skipped", True), ("new", "New", False)]
 
     confirmed = charlie_client.post(PROCESS_URL, confirm_fields(html))
