@@ -30,6 +30,8 @@ from .clients import (
     clients_csv_text,
     clients_export_file_name,
     clients_import_create,
+    clients_import_options_bound,
+    clients_import_options_changed,
     clients_import_preview,
     clients_upload_check,
     detection_fields_parse,
@@ -45,7 +47,12 @@ from .services import (
     csv_upload_store,
     stored_file_path,
 )
-from .views import upload_from_token, upload_token_for
+from .views import (
+    options_changed_error,
+    upload_from_token,
+    upload_token_for,
+    upload_token_options,
+)
 
 
 @admin.register(DataImport)
@@ -199,6 +206,14 @@ class TimeEntryImportExportMixin(ImportExportMixin):
         messages.success(request, f"Import #{data_import.pk} {data_import.get_status_display()}: {data_import.status_message}")
 
 
+# The service's decision for a previewed row, as the admin's preview table labels it.
+SAMPLE_ACTION_IMPORT_TYPES = {
+    "create": RowResult.IMPORT_TYPE_NEW,
+    "update": RowResult.IMPORT_TYPE_UPDATE,
+    "unchanged": RowResult.IMPORT_TYPE_SKIP,
+}
+
+
 def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_name=None, date_order=None,
                               timezone=None, **kwargs) -> Result:
     """The admin's dry run is our preview; its confirmation creates a DataImport and runs the
@@ -227,7 +242,7 @@ def time_entries_admin_import(*, resource, dataset, dry_run: bool, user, file_na
                 )
             for sample in preview.sample_rows:
                 row_result = RowResult()
-                row_result.import_type = RowResult.IMPORT_TYPE_NEW
+                row_result.import_type = SAMPLE_ACTION_IMPORT_TYPES[sample["action"]]
                 row_result.diff = ["", "", sample["project_name"], sample["client_name"], sample["task_name"],
                                    sample["start_time"], sample["end_time"], f'{sample["duration_seconds"] / 3600:.2f}',
                                    sample["notes"], ";".join(sample["tags"]), "true" if sample["billable"] else "false"]
@@ -291,13 +306,21 @@ class ClientCsvAdminMixin:
         try:
             if data["file"] is None:
                 stored, name = upload_from_token(user=request.user, token=data["upload_token"])
+                changed = clients_import_options_changed(
+                    previewed=upload_token_options(data["upload_token"]), confirmed=clients_import_options_bound(options)
+                )
+                if changed:
+                    raise options_changed_error(changed)
             else:
                 name = data["file"].name
                 stored = csv_upload_store(user=request.user, uploaded_file=data["file"])
             clients_upload_check(stored_file=stored, options=options)
             if data["file"] is not None:
                 context["preview"] = clients_import_preview(user=request.user, stored_file=stored, options=options)
-                context["upload_token"] = upload_token_for(user=request.user, stored_file=stored, source_file_name=name)
+                context["upload_token"] = upload_token_for(
+                    user=request.user, stored_file=stored, source_file_name=name,
+                    options=clients_import_options_bound(options),
+                )
                 context["options"] = data
                 return TemplateResponse(request, "admin/timetracker/client/import_csv.html", context)
             data_import = clients_import_create(

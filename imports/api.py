@@ -15,11 +15,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.fields import empty
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from timetracker.authentication import scope_required
+from timetracker.lib.flags import parse_flag
 from timetracker.models import TIMEZONE_CHOICES
 
 from .clients import (
@@ -34,7 +36,7 @@ from .clients import (
 )
 from .forms import DATE_ORDER_CHOICES, request_body_too_large, upload_limit_message, validate_csv_file_name
 from .models import DataImport
-from .selectors import clients_for_export, data_imports_visible_to
+from .selectors import UnknownClientStatus, clients_for_export, data_imports_visible_to
 from .services import (
     CsvImportOptions,
     ImportFileError,
@@ -238,6 +240,17 @@ class CsvTextParser(BaseParser):
         return spool
 
 
+class FlagField(serializers.BooleanField):
+    """A yes/no option read strictly (timetracker.lib.flags): DRF's own BooleanField also takes
+    "t", "y" and says only "Must be a valid boolean"; this one names the value refused."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_flag(data, default=self.default if self.default is not empty else False)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
 class CsvImportOptionsSerializer(serializers.Serializer):
     # Empty means the default, as on the page and the session endpoint.
     timezone = serializers.ChoiceField(
@@ -250,10 +263,10 @@ class CsvImportOptionsSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="When days and months cannot be told apart from the file; empty: detected.",
     )
-    skip_invalid = serializers.BooleanField(
+    skip_invalid = FlagField(
         required=False, default=False, help_text="Import the valid rows and report the invalid ones."
     )
-    preview = serializers.BooleanField(
+    preview = FlagField(
         required=False, default=False, help_text="Answer the preview (200) and import nothing."
     )
 
@@ -486,7 +499,8 @@ class ImportDetailApi(APIView):
         operation_id="imports_retrieve",
         summary="Status and outcome of an import",
         description=(
-            "Your own imports (an admin's token sees everyone's); others answer 404. Needs `read:time_entries`."
+            "Your own time-entry imports (CSV, Toggl, Harvest; an admin's token sees everyone's); others, "
+            "and client imports (see `/api/v1/clients/imports/{id}`), answer 404. Needs `read:time_entries`."
         ),
         responses={
             200: DataImportOutputSerializer,
@@ -498,7 +512,11 @@ class ImportDetailApi(APIView):
         tags=["imports"],
     )
     def get(self, request, import_id: int):
-        data_import = data_imports_visible_to(user=request.user).filter(pk=import_id).first()
+        data_import = (
+            data_imports_visible_to(user=request.user)
+            .filter(pk=import_id, import_type__in=DataImport.TIME_ENTRY_TYPES)
+            .first()
+        )
         if data_import is None:
             return error_response("Import not found", status.HTTP_404_NOT_FOUND)
         return Response(DataImportOutputSerializer(data_import).data)
@@ -509,15 +527,15 @@ class ImportDetailApi(APIView):
 
 
 class ClientImportOptionsSerializer(serializers.Serializer):
-    skip_duplicates = serializers.BooleanField(
+    skip_duplicates = FlagField(
         required=False, default=True, help_text="Skip rows matching an existing client (false: update it)."
     )
     duplicate_detection_fields = serializers.CharField(
         required=False, allow_blank=True, default="",
         help_text="Comma list of name, email, custom_field_<key>. Default: name and every custom field in the file.",
     )
-    skip_invalid = serializers.BooleanField(required=False, default=False)
-    preview = serializers.BooleanField(required=False, default=False)
+    skip_invalid = FlagField(required=False, default=False)
+    preview = FlagField(required=False, default=False)
 
 
 class ClientImportJsonSerializer(ClientImportOptionsSerializer):
@@ -586,7 +604,7 @@ class ClientsImportCsvApi(APIView):
             "Columns name (required), description, contact_person, email, phone, address, default_hourly_rate, "
             "status, prepaid_hours_monthly, prepaid_reset_day, custom_field_<key>, contact_<N>_<field>. Every row "
             "is checked first; nothing is written when one is invalid unless `skip_invalid`. Existing clients are "
-            "skipped (`skip_duplicates`, default true) or updated, cells left empty never change. Answers 202 "
+            "skipped (`skip_duplicates`, default true) or updated (admins only), cells left empty never change. Answers 202 "
             "with `status_url`; `preview=true` answers the preview (200) and imports nothing. Needs `write:clients`."
         ),
         parameters=[
@@ -687,15 +705,24 @@ class ClientsExportApi(APIView):
             OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "inactive", "archived"]),
             OpenApiParameter("search", OpenApiTypes.STR),
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR, 401: AUTH_ERROR, 403: AUTH_ERROR, 429: AUTH_ERROR},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: OpenApiResponse(ErrorSerializer, description="Unknown status"),
+            401: AUTH_ERROR,
+            403: AUTH_ERROR,
+            429: AUTH_ERROR,
+        },
         tags=["clients"],
     )
     def get(self, request):
-        clients = clients_for_export(
-            user=request.user,
-            status=request.query_params.get("status", ""),
-            search=request.query_params.get("search", ""),
-        )
+        try:
+            clients = clients_for_export(
+                user=request.user,
+                status=request.query_params.get("status", ""),
+                search=request.query_params.get("search", ""),
+            )
+        except UnknownClientStatus as error:
+            return error_response(str(error))
         response = HttpResponse(clients_csv_text(clients_csv_rows(clients)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
         return response

@@ -46,13 +46,13 @@ from timetracker.models import Client, Contact
 
 from .models import DataImport
 from .resources import FALSE_WORDS, TRUE_WORDS
-from .selectors import clients_visible_to
 from .services import (
     HEADER_ONLY_ERROR,
     MAX_STORED_ERRORS,
     ImportFileError,
     RowError,
     csv_read_error,
+    data_import_create_once,
     data_import_enqueue,
     row_width_error,
     stored_file_path,
@@ -132,6 +132,21 @@ class ClientImportOptions:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def clients_import_options_bound(options: ClientImportOptions) -> dict:
+    """The options that decide what a clients import writes, as a preview's upload token binds
+    them (the default detection fields are an empty list)."""
+    return {
+        "skip_duplicates": bool(options.skip_duplicates),
+        "duplicate_detection_fields": list(options.duplicate_detection_fields or []),
+        "skip_invalid": bool(options.skip_invalid),
+    }
+
+
+def clients_import_options_changed(*, previewed: dict, confirmed: dict) -> list[str]:
+    """Names of the options a confirmation sets differently from its preview."""
+    return [name for name, value in confirmed.items() if name in previewed and previewed[name] != value]
 
 
 def detection_fields_parse(text: str | None) -> list[str] | None:
@@ -572,7 +587,6 @@ class ClientCsvImport:
             raise ImportFileError(str(error)) from None
         existing = list(Client.objects.prefetch_related("contacts"))
         by_name = {name_key(client.name): client for client in existing}
-        editable = None if self.user.is_staff else set(clients_visible_to(user=self.user).values_list("pk", flat=True))
         # detection field -> stored value -> clients having it, so matching does not scan every client per row
         index: dict[str, dict[str, list[Client]]] = {name: {} for name in outcome.detection_fields}
         for client in existing:
@@ -582,7 +596,7 @@ class ClientCsvImport:
                     values.setdefault(value, []).append(client)
         seen: dict[tuple[str, str], int] = {}  # (detection field, value) -> line of the file
         for row in rows:
-            errors = self._decide(row, index, by_name, editable, seen)
+            errors = self._decide(row, index, by_name, seen)
             if errors:
                 self._invalid(errors)
         return outcome
@@ -592,7 +606,7 @@ class ClientCsvImport:
         room = MAX_STORED_ERRORS - len(self.outcome.errors)
         self.outcome.errors.extend(errors[:max(0, room)])
 
-    def _decide(self, row: ClientRow, index, by_name, editable, seen) -> list[RowError]:
+    def _decide(self, row: ClientRow, index, by_name, seen) -> list[RowError]:
         name_column = self.layout.column(self.layout.client_positions["name"])
 
         def error(message: str) -> list[RowError]:
@@ -647,9 +661,13 @@ class ClientCsvImport:
                 f"matches client '{target.name}' on {matched_on}; to rename a client edit it, "
                 "or choose other duplicate fields"
             )
-        if editable is not None and target.pk not in editable:
-            return error(f"only an admin can update client '{target.name}' (you track no time for it)")
         action = "update" if _client_changes(target, row) else "unchanged"
+        if action == "update" and not self.user.is_staff:
+            # Clients are shared by the whole installation: changing one is an admin's job.
+            return error(
+                f"client '{target.name}' already exists and only an admin can update it; "
+                "leave \"skip duplicates\" on or ask an admin"
+            )
         self.outcome.decisions.append(Decision(action, row, target))
         return []
 
@@ -772,7 +790,7 @@ def clients_import_create(
     """A pending `csv_clients` DataImport, its task enqueued once the transaction commits
     (run at once when tasks run in-process). `enqueue=False` leaves running it to the caller."""
     stored_file_path(stored_file)
-    data_import = DataImport.objects.create(
+    data_import = data_import_create_once(
         owner=user,
         import_type=DataImport.Type.CSV_CLIENTS,
         source_file_name=(source_file_name or "")[:255],

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from timetracker.lib.flags import parse_flag
 from timetracker.models import TIMEZONE_CHOICES
 
 DATE_ORDER_CHOICES = [
@@ -16,10 +17,6 @@ DATE_ORDER_CHOICES = [
 CSV_FILE_SUFFIXES = (".csv", ".txt")
 # Room for the multipart boundaries and the small option fields next to the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"", "0", "false", "no", "off"}
-
 
 def human_size(size: int) -> str:
     for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
@@ -43,19 +40,6 @@ def request_body_too_large(request) -> bool:
     return length > settings.MAX_UPLOAD_SIZE + MULTIPART_OVERHEAD_BYTES
 
 
-def parse_flag(value) -> bool:
-    """`1/true/yes/on` and `0/false/no/off/""` (any case), as HTML forms, query strings and
-    JSON clients send them. Django's CheckboxInput would read "0" as true."""
-    if isinstance(value, bool):
-        return value
-    text = str(value if value is not None else "").strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise ValidationError(f"Expected true or false, got {str(value)[:40]!r}.")
-
-
 def validate_csv_file_name(name: str) -> None:
     if not name:
         raise ValidationError("No file selected")
@@ -71,14 +55,21 @@ class FlagCheckboxInput(forms.CheckboxInput):
 
 
 class FlagField(forms.Field):
+    """A yes/no option read strictly (timetracker.lib.flags; Django's CheckboxInput would read
+    "0" as true and anything else as true too); absent or empty means `default`."""
+
     widget = FlagCheckboxInput
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, default: bool = False, **kwargs):
         kwargs.setdefault("required", False)
+        self.default = default
         super().__init__(**kwargs)
 
     def to_python(self, value):
-        return parse_flag(value)
+        try:
+            return parse_flag(value, default=self.default)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
 
 class CsvImportForm(forms.Form):
@@ -123,7 +114,7 @@ class ClientCsvImportForm(forms.Form):
         required=False, label="Clients CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"})
     )
     # Skipping duplicates is the default: an absent field means true (a plain checkbox would mean false).
-    skip_duplicates = FlagField(label="Skip clients that already exist (off: update them)")
+    skip_duplicates = FlagField(default=True, label="Skip clients that already exist (off: update them)")
     duplicate_detection_fields = forms.CharField(
         required=False,
         max_length=1000,
@@ -133,12 +124,6 @@ class ClientCsvImportForm(forms.Form):
     skip_invalid = FlagField(label="Import valid rows, skip invalid ones")
     preview = FlagField(widget=forms.HiddenInput)
     upload_token = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
-
-    def __init__(self, data=None, files=None, **kwargs):
-        if data is not None and "skip_duplicates" not in data:
-            data = data.copy()
-            data["skip_duplicates"] = "true"
-        super().__init__(data, files, **kwargs)
 
     clean_file = CsvImportForm.clean_file
     first_error = CsvImportForm.first_error

@@ -21,6 +21,9 @@ class DataImport(models.Model):
         FAILED = "failed"
 
     FINISHED_STATUSES = (Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED)
+    # What GET /api/v1/imports/<id> (scope read:time_entries) answers for; clients imports have
+    # their own endpoint and scope.
+    TIME_ENTRY_TYPES = (Type.CSV, Type.TOGGL, Type.HARVEST)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_imports")
     import_type = models.CharField(max_length=20, choices=Type.choices)
@@ -52,6 +55,13 @@ class DataImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A stored upload is imported once: two confirmations of one preview arriving
+            # together cannot both create an import (the second insert fails).
+            models.UniqueConstraint(
+                fields=["stored_file"], condition=~models.Q(stored_file=""), name="dataimport_stored_file_once"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_import_type_display()} #{self.pk} ({self.status})"

@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from timetracker.lib.flags import parse_flag
 from timetracker.lib.http_client import ApiError, ApiQuotaExceeded, RetryPolicy
 from timetracker.models import TimeEntry
 
@@ -547,7 +548,10 @@ def pull_options_clean(*, user, source: str, params: dict) -> tuple[dict, dict]:
         raise PullInputError(
             "end", f"end: the range {start} to {end} is longer than {PULL_MAX_SPAN_YEARS} years; pull it in parts."
         )
-    map_users = str(params.get("map_users_by_email", "")).lower() in ("1", "true", "on", "yes")
+    try:
+        map_users = parse_flag(params.get("map_users_by_email"))
+    except ValueError as error:
+        raise PullInputError("map_users_by_email", f"map_users_by_email: {error}") from None
     if map_users and not user.is_staff:
         raise PullInputError("map_users_by_email", "Only administrators can map entries to other users by e-mail.")
     options = {"start": start.isoformat(), "end": end.isoformat(), "map_users_by_email": map_users}

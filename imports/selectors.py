@@ -20,18 +20,26 @@ def data_imports_visible_to(*, user) -> QuerySet[DataImport]:
 
 
 def clients_visible_to(*, user) -> QuerySet[Client]:
-    """Every client for staff; for anyone else the clients they track time for (exporting or
-    updating all clients is for admins only)."""
+    """Every client for staff; for anyone else the clients they track time for (exporting all
+    clients is for admins only; updating any client through the import too)."""
     if user.is_staff:
         return Client.objects.all()
     return Client.objects.filter(pk__in=TimeEntry.objects.filter(owner=user).values("project__client"))
 
 
+class UnknownClientStatus(ValueError):
+    """A status filter that is none of Client.Status (a 400 from the export endpoints)."""
+
+
 def clients_for_export(*, user, status: str = "", search: str = "") -> QuerySet[Client]:
-    """What /clients/export writes: `status` active, inactive or archived (anything else: all)
-    and `search` in the name, e-mail, contact person or description."""
+    """What /clients/export writes: `status` active, inactive or archived (empty: all; anything
+    else raises UnknownClientStatus rather than exporting every client) and `search` in the
+    name, e-mail, contact person or description."""
     clients = clients_visible_to(user=user)
-    if status in Client.Status.values:
+    if status and status not in Client.Status.values:
+        allowed = ", ".join(Client.Status.values)
+        raise UnknownClientStatus(f'Unknown status "{status[:40]}"; use one of: {allowed} (or leave it empty for all).')
+    if status:
         clients = clients.filter(status=status)
     if search.strip():
         term = search.strip()

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import (
     DatabaseError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
@@ -162,6 +163,7 @@ SOURCE_SYSTEM = "csv"
 MAX_STORED_ERRORS = 1000
 MAX_WARNINGS = 200
 SAMPLE_ROWS = 10
+BLANK_LINES_LISTED = 100  # in the "blank lines ignored" warning; the count is always exact
 # Buckets of the sketch that finds identical rows without keeping every fingerprint.
 SKETCH_BITS = 21
 
@@ -388,6 +390,12 @@ def csv_layout_detect(path: Path) -> CsvLayout:
         if found is None:
             continue
         resource, mapping = found
+        known = {header[position].strip().lstrip("\ufeff").lower() for position in mapping}
+        for position, cell in enumerate(header):
+            name = cell.strip().lstrip("\ufeff")
+            if position not in mapping and name.lower() in known:
+                # Which of the two cells is meant cannot be told (the clients import says the same).
+                raise ImportFileError(f'The column "{name}" appears twice in the header.')
         ignored = [
             cell.strip()
             for position, cell in enumerate(header)
@@ -442,7 +450,8 @@ def csv_file_scan(layout: CsvLayout) -> FileScan:
         if record.line <= layout.header_line:
             if record.is_blank:
                 scan.blank_count += 1
-                scan.blank_lines.append(record.line)
+                if len(scan.blank_lines) < MAX_STORED_ERRORS:
+                    scan.blank_lines.append(record.line)
             elif record.line < layout.header_line:
                 scan.preamble_lines.append(record.line)
             continue
@@ -582,6 +591,7 @@ class CleanRow:
             duration = None
         return {
             "line": self.line,
+            "action": None,  # "create", "update" or "unchanged", filled in by the preview
             "project_name": self.project,
             "client_name": self.client or "",
             "task_name": self.task,
@@ -622,6 +632,11 @@ class RowCleaner:
         has = layout.has
         self.start_column = "start" if has("start") else ("start_time" if has("start_time") else "start_date")
         self.end_column = "end" if has("end") else "end_time"
+        # The plain template's client defaults to the project; in our export layout (with `id`
+        # or `user_email`) an empty client_name is an entry without a client, kept as such.
+        self.client_defaults_to_project = (
+            layout.resource.format_name == "template" and not has("entry_id") and not has("user_email")
+        )
         self.user_ids_by_email: dict[str, int | None] = {}
         if user.email:
             self.user_ids_by_email[user.email.lower()] = user.pk
@@ -688,7 +703,7 @@ class RowCleaner:
             for prefix in ("start", "end")
         )
         client = values.get("client") or None
-        if layout.resource.format_name == "template" and not client:
+        if self.client_defaults_to_project and not client:
             client = project  # the template's documented default
         billable = values.get("billable")
         return CleanRow(
@@ -1074,7 +1089,9 @@ class CsvImport:
         )
         self.duplicates = DuplicateTracker()
         if self.scan.blank_count:
-            lines = ", ".join(str(n) for n in self.scan.blank_lines)
+            lines = ", ".join(str(n) for n in self.scan.blank_lines[:BLANK_LINES_LISTED])
+            if self.scan.blank_count > BLANK_LINES_LISTED:
+                lines += f" and {self.scan.blank_count - BLANK_LINES_LISTED} more"
             self.outcome.add_warning(f"{self.scan.blank_count} blank lines ignored (lines {lines})")
         if self.scan.preamble_lines:
             lines = ", ".join(str(n) for n in self.scan.preamble_lines)
@@ -1333,8 +1350,14 @@ def csv_import_preview(*, user, stored_file: str, options: CsvImportOptions) -> 
     """Read the stored file and validate every row without writing. Raises ImportFileError."""
     run = CsvImport(user=user, path=stored_file_path(stored_file), options=options)
     run.validate()
+    samples = {sample["line"]: sample for sample in run.outcome.samples}
     for batch in run.batches(batch_size()):
-        run.count(run.classify(batch))
+        decided = run.classify(batch)
+        for action, row, _, _ in decided:
+            if row is not None and row.line in samples:
+                # What the import will do with this row, decided as the import decides it.
+                samples[row.line]["action"] = action
+        run.count(decided)
     run.finish_warnings()
     if run.outcome.needs_date_order:
         run.outcome.warnings.insert(0, f"{date_order_question(run.scan)}; choose the date order before importing.")
@@ -1353,7 +1376,7 @@ def csv_import_create(
     confirmed = CsvImportOptions(
         timezone=zone.key, date_order=options.date_order, skip_invalid=options.skip_invalid, dry_run=options.dry_run
     )
-    data_import = DataImport.objects.create(
+    data_import = data_import_create_once(
         owner=user,
         import_type=DataImport.Type.CSV,
         source_file_name=(source_file_name or "")[:255],
@@ -1365,6 +1388,22 @@ def csv_import_create(
     if not enqueue:
         return data_import
     return data_import_enqueue(data_import, task=csv_import_task)
+
+
+ALREADY_IMPORTED = "This preview has already been imported; see the import history."
+
+
+def data_import_create_once(**fields_) -> DataImport:
+    """Create a DataImport for a stored upload, which only one import may claim: the database
+    refuses a second row for the same file, so of two confirmations of one preview arriving
+    together exactly one gets the import, the other ImportFileError (ALREADY_IMPORTED)."""
+    try:
+        with transaction.atomic():
+            return DataImport.objects.create(**fields_)
+    except IntegrityError:
+        if DataImport.objects.filter(stored_file=fields_.get("stored_file")).exists():
+            raise ImportFileError(ALREADY_IMPORTED) from None
+        raise
 
 
 def data_import_enqueue(data_import: DataImport, *, task) -> DataImport:

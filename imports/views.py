@@ -7,7 +7,7 @@ imports.services; these views validate input, call one service and shape the ans
 
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import csrf as django_csrf
@@ -25,6 +25,8 @@ from .clients import (
     clients_csv_text,
     clients_export_file_name,
     clients_import_create,
+    clients_import_options_bound,
+    clients_import_options_changed,
     clients_import_preview,
     clients_template_csv,
     clients_upload_check,
@@ -38,8 +40,9 @@ from .forms import (
 )
 from .models import DataImport
 from .resources import TEMPLATE_COLUMNS
-from .selectors import clients_for_export, data_imports_visible_to
+from .selectors import UnknownClientStatus, clients_for_export, data_imports_visible_to
 from .services import (
+    ALREADY_IMPORTED,
     CsvImportOptions,
     ImportFileError,
     UploadTooLarge,
@@ -136,8 +139,10 @@ def upload_from_token(*, user, token: str) -> tuple[str, str]:
         raise ImportFileError("Invalid upload token; upload the file again.") from None
     if payload.get("user") != user.pk:
         raise ImportFileError("Invalid upload token; upload the file again.")
+    # Early word for a plain replay; two confirmations racing past this check are settled
+    # by data_import_create_once, which lets only one of them create the import.
     if DataImport.objects.filter(owner=user, stored_file=payload["file"]).exists():
-        raise ImportFileError("This preview has already been imported; see the import history.")
+        raise ImportFileError(ALREADY_IMPORTED)
     return payload["file"], payload["name"]
 
 
@@ -156,7 +161,11 @@ def api_import_csv(request):
 
 @csrf_protect
 def _api_import_csv(request):
-    form = CsvImportForm(request.POST, request.FILES)
+    # Options may come in the query string too (as on the clients endpoint): `?preview=1` must
+    # never be ignored and import for real.
+    submitted = request.GET.copy()
+    submitted.update(request.POST)  # a form field wins over the same name in the query string
+    form = CsvImportForm(submitted, request.FILES)
     if not form.is_valid():
         return json_error(form.first_error())
     data = form.cleaned_data
@@ -172,7 +181,7 @@ def _api_import_csv(request):
             previewed=previewed, confirmed=csv_import_options_bound(user=request.user, options=options)
         )
         if changed:
-            raise ImportFileError(f"The options changed since the preview ({', '.join(changed)}); preview the file again.")
+            raise options_changed_error(changed)
 
     return _session_import(
         request,
@@ -185,6 +194,10 @@ def _api_import_csv(request):
         bound_options=lambda preview: csv_import_options_bound(user=request.user, options=options, preview=preview),
         confirm_check=confirm_check,
     )
+
+
+def options_changed_error(changed: list[str]) -> ImportFileError:
+    return ImportFileError(f"The options changed since the preview ({', '.join(changed)}); preview the file again.")
 
 
 def _session_import(request, *, data: dict, check, preview, create, bound_options=None, confirm_check=None) -> JsonResponse:
@@ -272,6 +285,12 @@ def _api_import_csv_clients(request):
         duplicate_detection_fields=detection_fields_parse(data["duplicate_detection_fields"]),
         skip_invalid=data["skip_invalid"],
     )
+    def confirm_check(previewed: dict) -> None:
+        # As for time entries: confirming imports what was previewed, with the same options.
+        changed = clients_import_options_changed(previewed=previewed, confirmed=clients_import_options_bound(options))
+        if changed:
+            raise options_changed_error(changed)
+
     return _session_import(
         request,
         data=data,
@@ -280,6 +299,8 @@ def _api_import_csv_clients(request):
         create=lambda stored_file, name: clients_import_create(
             user=request.user, stored_file=stored_file, source_file_name=name, options=options
         ),
+        bound_options=lambda preview: clients_import_options_bound(options),
+        confirm_check=confirm_check,
     )
 
 
@@ -289,9 +310,12 @@ def clients_export(request):
     """GET /clients/export?status=active|inactive|archived&search=…: the clients CSV, in the
     layout the client import reads. Admins get every client, others the clients they track
     time for."""
-    clients = clients_for_export(
-        user=request.user, status=request.GET.get("status", ""), search=request.GET.get("search", "")
-    )
+    try:
+        clients = clients_for_export(
+            user=request.user, status=request.GET.get("status", ""), search=request.GET.get("search", "")
+        )
+    except UnknownClientStatus as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     response = HttpResponse(clients_csv_text(clients_csv_rows(clients)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{clients_export_file_name()}"'
     return response

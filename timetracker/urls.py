@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -24,4 +24,8 @@ urlpatterns = [
     path("", include("travel.urls")),
     path("", include("imports.pull_urls")),
     path("api/v1/", include("imports.pull_api_urls")),
+    # Last: every /api/ address nothing above matches answers the API's JSON 404.
+    re_path(r"^api/(?P<unmatched>.*)$", views.api_not_found, name="api_not_found"),
 ]
+
+handler404 = "timetracker.views.page_not_found"

@@ -392,6 +392,36 @@ def test_import_status_own_others_and_scope(client, alice, bob, charlie, api_tok
     assert client.get(f"/api/v1/imports/{import_id}").status_code == 401
 
 
+@pytest.mark.parametrize("column", ["project_name", "Start_Time"])
+def test_a_column_repeated_in_the_header_is_a_400(client, alice, api_token, column):
+    raw = api_token(alice, "write:time_entries")
+    text = f"project_name,start_time,end_time,{column}\nWeb,2024-03-04 09:00:00,2024-03-04 10:00:00,Other\n"
+    response = client.post(URL, text.encode(), content_type="text/csv", **bearer(raw))
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": f'The column "{column}" appears twice in the header.'}
+    assert DataImport.objects.count() == 0
+
+
+def test_import_status_does_not_answer_for_a_clients_import(client, alice, api_token):
+    clients_import = DataImport.objects.create(owner=alice, import_type="csv_clients", status="completed")
+    read = api_token(alice, "read:time_entries")
+
+    response = client.get(f"/api/v1/imports/{clients_import.pk}", **bearer(read))
+
+    assert response.status_code == 404
+    assert response.json() == {"success": False, "error": "Import not found"}
+    # Its own endpoint answers, with its own scope.
+    response = client.get(f"/api/v1/clients/imports/{clients_import.pk}", **bearer(api_token(alice, "read:clients")))
+    assert (response.status_code, response.json()["import_type"]) == (200, "csv_clients")
+
+
+@pytest.mark.parametrize("import_type", ["toggl", "harvest"])
+def test_import_status_answers_for_toggl_and_harvest_pulls(client, alice, api_token, import_type):
+    pull = DataImport.objects.create(owner=alice, import_type=import_type, status="completed")
+    response = client.get(f"/api/v1/imports/{pull.pk}", **bearer(api_token(alice, "read:time_entries")))
+    assert (response.status_code, response.json()["import_type"]) == (200, import_type)
+
+
 def test_v1_is_not_a_session_endpoint(alice_client):
     """A logged-in browser session is no API credential (and so needs no CSRF token here)."""
     response = alice_client.post(URL, {"csv": CSV_TEXT}, content_type="application/json")

@@ -45,6 +45,18 @@ def test_preview_then_confirm_updates_without_reactivating(charlie_client, charl
     assert (acme.status, acme.email, acme.custom_fields) == ("inactive", "new@acme.example", {"erp_id": "A-1"})
 
 
+def test_confirm_with_edited_options_is_refused(charlie_client):
+    Client.objects.create(name="Acme", status="inactive")
+    upload = SimpleUploadedFile("clients.csv", b"name,status\nAcme,active\n")
+    html = charlie_client.post(IMPORT_URL, {"file": upload}).content.decode()
+
+    response = charlie_client.post(IMPORT_URL, {**hidden_fields(html), "skip_duplicates": "0"})
+
+    assert "The options changed since the preview (skip_duplicates); preview the file again." in response.content.decode()
+    assert DataImport.objects.count() == 0
+    assert Client.objects.get().status == "inactive"
+
+
 def test_preview_lists_errors_and_offers_no_confirm(charlie_client):
     upload = SimpleUploadedFile("clients.csv", b"name,status\nAcme,closed\n")
     html = charlie_client.post(IMPORT_URL, {"file": upload}).content.decode()

@@ -248,18 +248,56 @@ def test_unknown_detection_field_is_a_400(session):
     assert DataImport.objects.count() == 0
 
 
-def test_non_admin_may_update_only_clients_they_track_time_for(alice):
-    mine = Client.objects.create(name="Mine", email="old@mine.example")
-    Client.objects.create(name="Theirs", email="old@theirs.example")
-    project = Project.objects.create(name="Web", client=mine)
+def test_non_admin_cannot_update_a_shared_client_even_one_they_track_time_for(alice):
+    acme = Client.objects.create(name="Acme", email="old@acme.example")
+    Client.objects.create(name="Globex", email="same@globex.example")
+    # One time entry with the client used to be enough to be allowed to change it.
+    project = Project.objects.create(name="Web", client=acme)
     TimeEntry.objects.create(owner=alice, project=project, start="2024-01-01T09:00Z", end="2024-01-01T10:00Z")
     client, token = csrf_client(alice)
-    post(client, token, "name,email\nMine,new@mine.example\nTheirs,new@theirs.example\n", skip_duplicates="false")
-    assert DataImport.objects.get().row_errors == [{
-        "line": 3, "column": "name", "value": "Theirs",
-        "message": "only an admin can update client 'Theirs' (you track no time for it)",
+
+    response = post(
+        client, token, "name,email\nAcme,new@acme.example\nGlobex,same@globex.example\nInitech,hi@initech.example\n",
+        skip_duplicates="0",
+    )
+
+    data_import = DataImport.objects.get()
+    assert response.json()["summary"]["failed"] == 1
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Nothing was imported: 1 of 3 rows are invalid."
+    )
+    assert data_import.row_errors == [{
+        "line": 2, "column": "name", "value": "Acme",
+        "message": "client 'Acme' already exists and only an admin can update it; "
+                   'leave "skip duplicates" on or ask an admin',
     }]
-    assert Client.objects.get(name="Mine").email == "old@mine.example"  # nothing written
+    assert list(Client.objects.order_by("name").values_list("name", "email")) == [
+        ("Acme", "old@acme.example"), ("Globex", "same@globex.example"),
+    ]
+
+
+def test_non_admin_skipping_invalid_rows_creates_new_clients_and_changes_no_existing_one(alice):
+    Client.objects.create(name="Acme", email="old@acme.example")
+    client, token = csrf_client(alice)
+
+    post(client, token, "name,email\nAcme,new@acme.example\nInitech,hi@initech.example\n",
+         skip_duplicates="false", skip_invalid="true")
+
+    data_import = DataImport.objects.get()
+    assert (data_import.status, data_import.created_records, data_import.updated_records, data_import.failed_records) == (
+        "completed_with_errors", 1, 0, 1
+    )
+    assert list(Client.objects.order_by("name").values_list("name", "email")) == [
+        ("Acme", "old@acme.example"), ("Initech", "hi@initech.example"),
+    ]
+
+
+def test_admin_updates_an_existing_client(session):
+    Client.objects.create(name="Acme", email="old@acme.example")
+    client, token = session
+    post(client, token, "name,email\nAcme,new@acme.example\n", skip_duplicates="0")
+    assert DataImport.objects.get().updated_records == 1
+    assert Client.objects.get().email == "new@acme.example"
 
 
 # ---- preview, file problems, formulas ----------------------------------------------------
@@ -268,7 +306,7 @@ def test_non_admin_may_update_only_clients_they_track_time_for(alice):
 def test_preview_writes_nothing_and_confirming_imports_the_previewed_bytes(session):
     Client.objects.create(name="Acme")
     client, token = session
-    response = post(client, token, "name;status\nAcme;inactive\nGlobex;bad\n", preview="1")
+    response = post(client, token, "name;status\nAcme;inactive\nGlobex;bad\n", preview="1", skip_invalid="1")
     body = response.json()
     preview = body["preview"]
     assert (preview["delimiter"], preview["total_rows"], preview["skipped"], preview["would_create"]) == (";", 2, 1, 0)
@@ -282,6 +320,26 @@ def test_preview_writes_nothing_and_confirming_imports_the_previewed_bytes(sessi
     confirmed = client.post(URL, {"upload_token": body["upload_token"], "skip_invalid": "1"}, HTTP_X_CSRFTOKEN=token)
     assert confirmed.json()["summary"]["skipped"] == 1
     assert DataImport.objects.get().source_file_name == "clients.csv"
+
+
+def test_confirming_a_preview_with_other_options_is_refused(session):
+    Client.objects.create(name="Acme", status="inactive")
+    client, token = session
+    preview = post(client, token, "name,status\nAcme,active\n", preview="1").json()
+    assert (preview["preview"]["skipped"], preview["preview"]["would_update"]) == (1, 0)
+
+    changed = client.post(URL, {"upload_token": preview["upload_token"], "skip_duplicates": "0"}, HTTP_X_CSRFTOKEN=token)
+
+    assert changed.status_code == 400
+    assert changed.json() == {
+        "success": False, "error": "The options changed since the preview (skip_duplicates); preview the file again.",
+    }
+    assert DataImport.objects.count() == 0
+    assert Client.objects.get().status == "inactive"
+
+    same = client.post(URL, {"upload_token": preview["upload_token"], "skip_duplicates": "1"}, HTTP_X_CSRFTOKEN=token)
+    assert (same.status_code, same.json()["summary"]["skipped"]) == (200, 1)
+    assert Client.objects.get().status == "inactive"
 
 
 def test_formula_prefix_is_taken_off_again(session):

@@ -42,6 +42,27 @@ def test_admin_import_previews_then_imports_through_the_service(charlie_client, 
     ]
 
 
+def test_admin_preview_labels_each_row_as_the_import_will_treat_it(charlie_client, charlie):
+    from imports.tests.factories import import_file
+
+    header = "project_name,start_time,end_time,notes\n"
+    import_file(charlie, (header + "Web,2024-03-04 09:00:00,2024-03-04 10:00:00,Standup\n").encode(), timezone="UTC")
+    again = header + "Web,2024-03-04 09:00:00,2024-03-04 10:00:00,Standup\nWeb,2024-03-05 09:00:00,2024-03-05 10:00:00,Review\n"
+    response = charlie_client.post(IMPORT_URL, {
+        "format": "0", "resource": "0", "timezone": "UTC",
+        "import_file": SimpleUploadedFile("again.csv", again.encode()),
+    })
+    html = response.content.decode()
+
+    rows = re.findall(r'<tr class="(\w+)">\s*<td class="import-type">\s*(\w+)\s*</td>(.*?)</tr>', html, re.DOTALL)
+    assert [(css, label, "Standup" in cells) for css, label, cells in rows] == [("skip", "Skipped", True), ("new", "New", False)]
+
+    confirmed = charlie_client.post(PROCESS_URL, confirm_fields(html))
+    assert confirmed.status_code == 302
+    data_import = DataImport.objects.latest("pk")
+    assert (data_import.created_records, data_import.updated_records, data_import.unchanged_records) == (1, 0, 1)
+
+
 def test_admin_import_shows_row_errors_and_offers_no_confirmation(charlie_client):
     response = upload(charlie_client, CASES_DIR / "07_entry_crossing_midnight.csv", timezone="Europe/Berlin")
     html = response.content.decode()

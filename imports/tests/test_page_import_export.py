@@ -218,6 +218,14 @@ def test_confirming_a_preview_imports_exactly_the_previewed_file(alice):
     assert TimeEntry.objects.count() == 2
 
 
+def test_a_column_repeated_in_the_header_is_a_400(alice):
+    client, token = csrf_client(alice)
+    text = b"project_name,project_name,start_time,end_time\nWeb,Other,2024-03-04 09:00:00,2024-03-04 10:00:00\n"
+    response = post_csv(client, token, text, preview="1")
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": 'The column "project_name" appears twice in the header.'}
+
+
 def test_confirming_a_preview_with_other_options_is_refused(alice):
     client, token = csrf_client(alice)
     preview = post_csv(client, token, TEMPLATE_BYTES, timezone="UTC", preview="1").json()
@@ -289,7 +297,7 @@ def test_invalid_row_writes_nothing_unless_skip_invalid(alice):
         ({"file": upload("t.csv", TEMPLATE_BYTES), "date_order": "DDMM"},
          "date_order: Select a valid choice. DDMM is not one of the available choices."),
         ({"file": upload("t.csv", TEMPLATE_BYTES), "skip_invalid": "maybe"},
-         "skip_invalid: Expected true or false, got 'maybe'."),
+         'skip_invalid: "maybe" is not a yes/no value; use true/false, 1/0, yes/no or on/off.'),
     ],
 )
 def test_bad_requests_get_400_with_the_reason(alice, fields, error):
@@ -424,7 +432,7 @@ def test_preview_shows_dates_as_written_while_the_date_order_is_undecided(alice)
         "ignored_columns": [],
         # Not 2024-04-03 (day first) or 2024-03-04 (month first): the file's own text.
         "sample_rows": [
-            {"line": 2, "project_name": "Web", "client_name": "Web", "task_name": "", "start_time": "03/04/2024 09:00",
+            {"line": 2, "action": "create", "project_name": "Web", "client_name": "Web", "task_name": "", "start_time": "03/04/2024 09:00",
              "end_time": "03/04/2024 10:00", "duration_seconds": 3600, "notes": "", "tags": [], "billable": False},
         ],
         "total_rows": 1,

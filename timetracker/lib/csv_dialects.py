@@ -8,12 +8,10 @@ import codecs
 import csv
 import io
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 CHUNK_SIZE = 1 << 16
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 
 csv.field_size_limit(10 * 1024 * 1024)
@@ -132,13 +130,16 @@ def iter_records(path, *, encoding: str, delimiter: str) -> Iterator[CsvRecord]:
 
 
 def first_lines(path, *, encoding: str, limit: int = 50) -> list[tuple[int, str]]:
-    """The first non-blank physical lines (number, text), for header and delimiter detection."""
+    """The first `limit` non-blank physical lines (number, text), for header and delimiter
+    detection. Streams line by line, so any number of blank lines before the header is skipped
+    (a file is never judged empty because its first chunk was)."""
     found = []
     with open_text(path, encoding) as stream:
-        for number, line in enumerate(LINE_BREAK.split(stream.read(CHUNK_SIZE * 4)), start=1):
-            text = line.lstrip("\ufeff")
+        # newline="": lines end at \r\n, \n or \r, counted as the csv reader counts them.
+        for number, line in enumerate(stream, start=1):
+            text = line.rstrip("\r\n").lstrip("\ufeff")
             if text.strip():
                 found.append((number, text))
-            if len(found) >= limit:
-                break
+                if len(found) >= limit:
+                    break
     return found

@@ -31,15 +31,24 @@ _UNITS = re.compile(
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 
+TWO_DIGIT_YEAR = "the year has only two digits, so it cannot be told from the day or month; write it with four digits (e.g. 2024-03-04)"
+
+
 def _split_date(value: str) -> tuple[int, int, int, str] | None:
     match = _DATE.match(value.strip())
     if not match:
         return None
     first, _separator, middle, last = match.groups()
-    # A two-digit year is this century's; "0001" is year 1, not 2001.
     if len(first) == 4:
         return int(first), int(middle), int(last), first
-    return int(first), int(middle), int(last) + 2000 if len(last) <= 2 else int(last), ""
+    return int(first), int(middle), int(last), ""
+
+
+def has_two_digit_year(value: str) -> bool:
+    """`24-03-04` or `4.3.24`: no part has more than two digits, so the year could be the first
+    part or the last (and its century is unknown). Refused rather than guessed."""
+    match = _DATE.match(value.strip())
+    return bool(match) and len(match[1]) <= 2 and len(match[4]) <= 2
 
 
 def _build_date(year: int, month: int, day: int) -> date | None:
@@ -71,7 +80,7 @@ def looks_like_short_date(value: str) -> bool:
     """Written like a date whose day and month order matters (03/04/2024, 4.3.24), valid or not;
     text such as "bad" is not a date at all."""
     parts = _split_date(value)
-    return parts is not None and not parts[3]
+    return parts is not None and not parts[3] and not has_two_digit_year(value)
 
 
 def date_uses_dots(value: str) -> bool:
@@ -82,6 +91,8 @@ def parse_date(value: str, order: str | None) -> date:
     parts = _split_date(value)
     if parts is None:
         raise ValueError("not a date (expected e.g. 2024-03-04, 04.03.2024 or 03/04/2024)")
+    if has_two_digit_year(value):
+        raise ValueError(TWO_DIGIT_YEAR)
     first, middle, last, long_first = parts
     if long_first:
         parsed = _build_date(first, middle, last)

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--user", help="username (or e-mail) the import is recorded for (default: the first superuser)")
-        parser.add_argument("--update", action="store_true", help="update existing clients instead of skipping them")
+        parser.add_argument("--update", action="store_true", help="update existing clients instead of skipping them (admins only)")
         parser.add_argument(
             "--duplicate-fields",
             help="comma list of fields that find an existing client: name, email, custom_field_<key> "
