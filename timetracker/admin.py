@@ -18,7 +18,7 @@ from .models import (
     TimeEntry,
     UserProfile,
 )
-from .services import KNOWN_SCOPES, api_token_create
+from .services import KNOWN_SCOPES, api_token_create, api_token_expiry_error
 
 
 @admin.register(UserProfile)
@@ -97,6 +97,13 @@ class ApiTokenAddForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["owner", "name", "scopes", "expires_at"]
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        error = api_token_expiry_error(expires_at)
+        if error:
+            raise forms.ValidationError(error)
+        return expires_at
 
 
 @admin.register(ApiToken)

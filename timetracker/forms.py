@@ -1,6 +1,6 @@
 from django import forms
 
-from .services import KNOWN_SCOPES
+from .services import KNOWN_SCOPES, api_token_expiry_error
 
 
 class ApiTokenForm(forms.Form):
@@ -9,3 +9,10 @@ class ApiTokenForm(forms.Form):
         choices=[(s, s) for s in KNOWN_SCOPES], widget=forms.CheckboxSelectMultiple
     )
     expires_at = forms.DateTimeField(required=False, help_text="Optional, e.g. 2027-01-31 00:00")
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        error = api_token_expiry_error(expires_at)
+        if error:
+            raise forms.ValidationError(error)
+        return expires_at

@@ -50,11 +50,22 @@ def tag_get_or_create(*, name: str) -> Tag:
     return tag
 
 
+def api_token_expiry_error(expires_at: datetime | None) -> str:
+    """Why a token cannot expire at `expires_at` ("" when it can): one already expired would
+    be shown once and then answer 401 to every request."""
+    if expires_at is None or expires_at > timezone.now():
+        return ""
+    return f"The expiry {expires_at:%Y-%m-%d %H:%M %Z} is not in the future; choose a later time, or none."
+
+
 def api_token_create(
     *, owner, name: str, scopes: list[str], expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with the raw secret, which is not stored and cannot be
     shown again."""
+    expiry_error = api_token_expiry_error(expires_at)
+    if expiry_error:
+        raise ValueError(expiry_error)
     unknown = [s for s in scopes if s not in KNOWN_SCOPES and s != "admin:all"]
     if unknown:
         raise ValueError(f"Unknown scope(s): {', '.join(unknown)}. Known scopes: {', '.join(KNOWN_SCOPES)}")

@@ -112,3 +112,40 @@ def test_hourly_rate_limit_is_429_with_retry_after_until_the_next_hour(client, a
         "error_code": "rate_limited",
     })
     assert get_at(3600).status_code == 200
+
+
+@pytest.mark.parametrize("days", ["0", "-5"])
+def test_command_refuses_a_token_that_would_already_have_expired(alice, days):
+    with pytest.raises(CommandError) as refused:
+        call_command("api_token_create", "alice", "--scopes", "read:time_entries", "--expires-in-days", days,
+                     stdout=StringIO(), stderr=StringIO())
+    assert re.fullmatch(
+        r"The expiry \d{4}-\d\d-\d\d \d\d:\d\d UTC is not in the future; choose a later time, or none\.",
+        str(refused.value),
+    )
+    assert ApiToken.objects.count() == 0
+
+
+def test_tokens_page_refuses_an_expiry_in_the_past_and_shows_no_token(alice_client):
+    response = alice_client.post(
+        "/account/tokens/", {"name": "past", "scopes": ["read:time_entries"], "expires_at": "2020-01-01 00:00"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "expires_at": ["The expiry 2020-01-01 00:00 UTC is not in the future; choose a later time, or none."]
+    }
+    assert response.context.get("new_raw_token") is None
+    assert b"tt_" not in response.content
+    assert ApiToken.objects.count() == 0
+
+
+def test_admin_refuses_an_expiry_in_the_past(charlie_client, alice):
+    response = charlie_client.post("/admin/timetracker/apitoken/add/", {
+        "owner": alice.pk, "name": "ci", "scopes": ["read:time_entries"],
+        "expires_at_0": "2020-01-01", "expires_at_1": "00:00:00",
+    })
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "expires_at": ["The expiry 2020-01-01 00:00 UTC is not in the future; choose a later time, or none."]
+    }
+    assert ApiToken.objects.count() == 0

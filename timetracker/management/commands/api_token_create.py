@@ -22,7 +22,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {username!r}.")
         # "--scopes a,b" and "--scopes a b" both work.
         scope_list = [s for chunk in scopes for s in chunk.split(",") if s]
-        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days is not None else None
         try:
             token, raw = api_token_create(owner=user, name=name, scopes=scope_list, expires_at=expires_at)
         except ValueError as exc:
