@@ -197,6 +197,8 @@ class CsvPreviewSerializer(serializers.Serializer):
     would_create = serializers.IntegerField()
     would_update = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+    will_import = serializers.BooleanField(help_text="False: confirming with these options writes nothing.")
+    not_imported_reason = serializers.CharField(help_text='Why nothing would be written, e.g. "1 of 2 rows are invalid."')
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -147,6 +147,9 @@ class CsvPreview:
     unchanged: int = 0
     currency: str = ""  # e.g. "EUR" from a Toggl "Amount (EUR)" column
     format_label: str = ""  # e.g. "Toggl Track detailed report"
+    # False when confirming with these options would write nothing; the reason says why.
+    will_import: bool = True
+    not_imported_reason: str = ""
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -1339,7 +1342,21 @@ def _preview_from(outcome: CsvImport) -> CsvPreview:
         unchanged=result.counts.unchanged,
         currency=layout.currency,
         format_label=layout.resource.label,
+        will_import=not _not_imported_reason(outcome),
+        not_imported_reason=_not_imported_reason(outcome),
     )
+
+
+def _not_imported_reason(run: CsvImport) -> str:
+    """Why an import of this file with these options writes nothing ("" when it writes):
+    the same words the import's failure message uses after "Nothing was imported: "."""
+    outcome = run.outcome
+    if outcome.needs_date_order:
+        question = date_order_question(run.scan)
+        return f"{question[0].lower()}{question[1:]}. Choose the date order (DMY, MDY or YMD) and import again."
+    if outcome.error_count and not run.options.skip_invalid:
+        return f"{outcome.error_count} of {run.scan.rows} rows are invalid."
+    return ""
 
 
 def batch_size() -> int:
@@ -1577,11 +1594,9 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
     outcome = run.outcome
     _save_progress(data_import.pk, total_records=run.scan.rows, status_message="Checking every row")
     if outcome.needs_date_order:
-        question = date_order_question(run.scan)
         return _fail(
             data_import,
-            f"Nothing was imported: {question[0].lower()}{question[1:]}. "
-            "Choose the date order (DMY, MDY or YMD) and import again.",
+            f"Nothing was imported: {_not_imported_reason(run)}",
             total_records=run.scan.rows,
             summary=_summary(run),
         )
@@ -1599,7 +1614,7 @@ def _csv_import_run(*, data_import_id: int, stop_after_batches: int | None, prog
     if outcome.error_count and not options.skip_invalid:
         return _fail(
             data_import,
-            f"Nothing was imported: {outcome.error_count} of {run.scan.rows} rows are invalid.",
+            f"Nothing was imported: {_not_imported_reason(run)}",
             total_records=run.scan.rows,
             failed_records=outcome.error_count,
             processed_records=0,

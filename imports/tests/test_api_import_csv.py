@@ -298,8 +298,9 @@ def test_no_token_is_401(client, db):
     [
         (lambda alice, api_token: "tt_notarealtoken", "Invalid token"),
         (lambda alice, api_token: "abc", "Invalid token"),
-        (lambda alice, api_token: api_token(alice, "write:time_entries",
-                                            expires_at=timezone.now() - timedelta(minutes=1)), "Token has expired"),
+        (lambda alice, api_token: expired(api_token(alice, "write:time_entries",
+                                                    expires_at=timezone.now() + timedelta(minutes=1))),
+         "Token has expired"),
         (lambda alice, api_token: revoked(api_token(alice, "write:time_entries")), "Token has been revoked"),
     ],
     ids=["unknown", "no-prefix", "expired", "revoked"],
@@ -314,6 +315,12 @@ def test_bad_tokens_are_401(client, alice, api_token, make_token, error):
         "error_code": "unauthorized",
     }
     assert TimeEntry.objects.count() == 0
+
+
+def expired(raw: str) -> str:
+    """The token's expiry has passed since it was made (time moved, not waited)."""
+    ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    return raw
 
 
 def revoked(raw: str) -> str:

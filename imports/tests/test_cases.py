@@ -94,8 +94,17 @@ def test_07_entry_crossing_midnight_and_end_before_start(alice):
     assert [str(e) for e in preview.errors] == [
         'line 3, column "End time", value "01:00:00": End (2020-07-03 01:00) is before start (2020-07-03 23:30)'
     ]
+    # The valid row would be created only with skip_invalid; the preview says this import writes nothing.
+    assert (preview.would_create, preview.will_import, preview.not_imported_reason) == (
+        1, False, "1 of 2 rows are invalid.",
+    )
+    skipping = preview_file(alice, CASES_DIR / "07_entry_crossing_midnight.csv", timezone="Europe/Berlin",
+                            skip_invalid=True)
+    assert (skipping.would_create, skipping.will_import, skipping.not_imported_reason) == (1, True, "")
     failed = import_file(alice, CASES_DIR / "07_entry_crossing_midnight.csv", timezone="Europe/Berlin")
-    assert (failed.status, TimeEntry.objects.count()) == ("failed", 0)
+    assert (failed.status, failed.status_message, TimeEntry.objects.count()) == (
+        "failed", "Nothing was imported: 1 of 2 rows are invalid.", 0,
+    )
     partial = import_file(alice, CASES_DIR / "07_entry_crossing_midnight.csv", timezone="Europe/Berlin", skip_invalid=True)
     assert (partial.status, partial.created_records, partial.failed_records, partial.skipped_records) == (
         "completed_with_errors", 1, 1, 1,

@@ -443,6 +443,9 @@ def test_preview_shows_dates_as_written_while_the_date_order_is_undecided(alice)
         "unchanged": 0,
         "currency": "",
         "format_label": "TimeTracker template",
+        "will_import": False,
+        "not_imported_reason": "the dates fit both day/month and month/day order. "
+                               "Choose the date order (DMY, MDY or YMD) and import again.",
     }
 
 
