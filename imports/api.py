@@ -564,6 +564,8 @@ class ClientPreviewSerializer(serializers.Serializer):
     skipped_rows = RowErrorSerializer(many=True)
     sample_rows = serializers.ListField(child=serializers.DictField())
     warnings = serializers.ListField(child=serializers.CharField())
+    will_import = serializers.BooleanField(help_text="False: confirming with these options writes nothing.")
+    not_imported_reason = serializers.CharField(help_text='Why nothing would be written, e.g. "1 of 2 rows are invalid."')
 
 
 class ClientPreviewResponseSerializer(serializers.Serializer):

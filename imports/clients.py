@@ -172,6 +172,9 @@ class ClientCsvPreview:
     skipped_rows: list[RowError] = field(default_factory=list)
     sample_rows: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # False when confirming with these options would write nothing; the reason says why.
+    will_import: bool = True
+    not_imported_reason: str = ""
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -730,6 +733,14 @@ class ClientCsvImport:
             client.contacts.exclude(pk=primary.pk).filter(is_primary=True).update(is_primary=False)
             Contact.objects.filter(pk=primary.pk).update(is_primary=True)
 
+    def not_imported_reason(self) -> str:
+        """Why an import with these options writes nothing ("" when it writes), in the words of
+        the import's failure message after "Nothing was imported: "."""
+        outcome = self.outcome
+        if outcome.invalid_rows and not self.options.skip_invalid:
+            return f"{outcome.invalid_rows} of {outcome.total_rows} rows are invalid."
+        return ""
+
     def preview(self) -> ClientCsvPreview:
         outcome = self.outcome
         preview = ClientCsvPreview(
@@ -746,7 +757,9 @@ class ClientCsvImport:
             skipped=outcome.count("skip"),
             errors=outcome.errors,
             skipped_rows=outcome.skipped_rows,
+            not_imported_reason=self.not_imported_reason(),
         )
+        preview.will_import = not preview.not_imported_reason
         for decision in outcome.decisions[:SAMPLE_ROWS]:
             preview.sample_rows.append({
                 "line": decision.row.line,
@@ -867,11 +880,11 @@ def _clients_import_run(*, data_import_id: int) -> DataImport:
             "invalid_rows": outcome.invalid_rows,
         },
     }
-    if outcome.invalid_rows and not options.skip_invalid:
+    if run.not_imported_reason():
         return _finish(
             data_import,
             status=DataImport.Status.FAILED,
-            message=f"Nothing was imported: {outcome.invalid_rows} of {outcome.total_rows} rows are invalid.",
+            message=f"Nothing was imported: {run.not_imported_reason()}",
             **fields_,
         )
     if not options.dry_run:

@@ -98,6 +98,18 @@ def test_every_invalid_cell_is_reported_and_nothing_is_written(session):
     assert Client.objects.count() == 0
 
 
+def test_preview_says_whether_confirming_writes_anything(session):
+    client, token = session
+    content = "name,status\nGood,active\nBad,paused\n"
+    blocked = post(client, token, content, preview="1").json()["preview"]
+    assert (blocked["would_create"], blocked["will_import"], blocked["not_imported_reason"]) == (
+        1, False, "1 of 2 rows are invalid."
+    )
+    skipping = post(client, token, content, preview="1", skip_invalid="1").json()["preview"]
+    assert (skipping["would_create"], skipping["will_import"], skipping["not_imported_reason"]) == (1, True, "")
+    assert Client.objects.count() == 0
+
+
 def test_skip_invalid_imports_the_valid_rows(session):
     client, token = session
     response = post(client, token, "name,status\nGood,active\nBad,paused\n", skip_invalid="1")
