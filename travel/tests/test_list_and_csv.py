@@ -223,3 +223,15 @@ def test_invalid_filter_lists_nothing_as_its_exports_refuse_it(alice_client, ali
     # Valid filters (a page number alone among them) still list the rows with their totals.
     assert len(page_ids(alice_client.get(f"{url}?page=1"))) == 1
     assert alice_client.get(f"{url}?page=1").context["totals"]["count"] == 1
+
+
+def test_search_folds_the_case_of_any_letter(alice_client, alice):
+    # The embedded SQLite set-up folds it too: timetracker/tests/test_sqlite_case_folding.py.
+    cologne = [make_mileage(alice, to_location="Köln", date=date(2024, 3, day)) for day in (1, 2)]
+    make_mileage(alice, to_location="Bonn")
+    krakow = make_per_diem(alice, city="Kraków", country="Polska")
+    expected = [cologne[1].pk, cologne[0].pk]
+    for term in ("köln", "KÖLN", "Köln"):
+        assert page_ids(alice_client.get(f"/mileage/?search={term}")) == expected
+        assert csv_ids(alice_client.get(f"/mileage/export/csv?search={term}")) == expected
+    assert page_ids(alice_client.get("/per-diem/?search=KRAKÓW")) == [krakow.pk]
