@@ -36,15 +36,16 @@ class PdfColumn:
     label: str
     numeric: bool = False
     width: str = ""
-    # Never wrapped, not even between words: numbers and status words (a split "Submitte" /
-    # "d" or "1234567." / "00" misreads). Numeric columns always are.
-    one_line: bool = False
+    # Never broken inside a word, as the long-text columns are (overflow-wrap): a split
+    # "Submitte" / "d" or "1234567." / "00" misreads. Numeric columns never are. The widths
+    # below give each such value room on one line; a total of "… km + … mi" wraps at spaces.
+    whole_words: bool = False
 
     @property
     def css_class(self) -> str:
         if self.numeric:
-            return "num one-line"
-        return "one-line" if self.one_line else ""
+            return "num whole-words"
+        return "whole-words" if self.whole_words else ""
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ MILEAGE = TravelReport(
     ),
     csv_row=_mileage_csv_row,
     pdf_columns=(
-        # Columns that stay on one line are wide enough for their widest value at 8.5 pt on
+        # Whole-word columns are wide enough for their widest value at 8.5 pt on
         # A4 landscape (785 pt): a row amount of 999999999.99, a bold total of 9999999999.99
         # (83 pt with padding, 10.5 %), "19999999.98 mi", "Reimbursed" (56 pt, 7.1 %).
         PdfColumn("Date", width="8%"),
@@ -120,7 +121,7 @@ MILEAGE = TravelReport(
         PdfColumn("Distance", numeric=True, width="11%"),
         PdfColumn("Rate", numeric=True, width="8%"),
         PdfColumn("Amount", numeric=True, width="11%"),
-        PdfColumn("Status", one_line=True, width="8%"),
+        PdfColumn("Status", whole_words=True, width="8%"),
     ),
     pdf_row=lambda m: [
         m.date.isoformat(),
@@ -198,7 +199,7 @@ PER_DIEM = TravelReport(
         PdfColumn("Days (F / P)", numeric=True, width="9%"),
         PdfColumn("Deductions", numeric=True, width="9%"),
         PdfColumn("Amount", numeric=True, width="11%"),
-        PdfColumn("Status", one_line=True, width="7.5%"),
+        PdfColumn("Status", whole_words=True, width="7.5%"),
     ),
     pdf_row=lambda p: [
         p.start_date.isoformat(),
