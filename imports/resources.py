@@ -31,6 +31,10 @@ class CellContext:
 
     date_order: str | None = None
     decimal_comma: bool = False
+    # Our own export layout (the template with `id` or `user_email`) is written from stored
+    # values: its names, notes and tags are read exactly as written (not trimmed, not
+    # normalised), so re-importing it changes nothing. The plain template stays forgiving.
+    our_export: bool = False
 
 
 def _context(kwargs) -> CellContext:
@@ -39,17 +43,21 @@ def _context(kwargs) -> CellContext:
 
 class TextWidget(widgets.Widget):
     """Trimmed text. With `unescape`, a `'` we put in front of a formula character on export
-    is taken off again (our own layout only)."""
+    is taken off again (our own layout only). With `exact_in_our_export`, a cell of our own
+    export layout is kept exactly as written."""
 
-    def __init__(self, *, unescape: bool = False, strip: bool = True):
+    def __init__(self, *, unescape: bool = False, strip: bool = True, exact_in_our_export: bool = False):
         super().__init__()
         self.unescape = unescape
         self.strip = strip
+        self.exact_in_our_export = exact_in_our_export
 
     def clean(self, value, row=None, **kwargs):
         text = "" if value is None else str(value)
         if self.unescape:
             text = formula_unescape(text)
+        if self.exact_in_our_export and _context(kwargs).our_export:
+            return text  # notes of " " are a note of one space there
         if not text.strip():
             return ""
         # One spelling per name: "Müller" typed on a Mac (decomposed) is the same client.
@@ -72,8 +80,12 @@ class TagsWidget(widgets.Widget):
         cell = str(value or "")
         # Our own layout escapes `;` and `\` inside a name (timetracker.lib.tag_cells).
         parts = split_tag_names(cell) if self.unescape else cell.split(self.separator)
+        exact = self.unescape and _context(kwargs).our_export
         for part in parts:
-            name = unicodedata.normalize("NFC", formula_unescape(part.strip()) if self.unescape else part.strip())
+            if exact:  # a tag named " spaced " is that tag, not "spaced"
+                name = formula_unescape(part)
+            else:
+                name = unicodedata.normalize("NFC", formula_unescape(part.strip()) if self.unescape else part.strip())
             if name and name not in names:
                 names.append(name)
         if any(len(name) > 100 for name in names):
@@ -179,13 +191,13 @@ class TemplateCsvResource(CsvFormatResource):
 
     entry_id = _field("entry_id", "id", EntryIdWidget())
     user_email = _field("user_email", "user_email", TextWidget(unescape=True))
-    project_name = _field("project", "project_name", TextWidget(unescape=True))
-    client_name = _field("client", "client_name", TextWidget(unescape=True))
-    task_name = _field("task", "task_name", TextWidget(unescape=True))
+    project_name = _field("project", "project_name", TextWidget(unescape=True, exact_in_our_export=True))
+    client_name = _field("client", "client_name", TextWidget(unescape=True, exact_in_our_export=True))
+    task_name = _field("task", "task_name", TextWidget(unescape=True, exact_in_our_export=True))
     start_time = _field("start", "start_time", DateTimeCellWidget())
     end_time = _field("end", "end_time", DateTimeCellWidget())
     duration_hours = _field("duration", "duration_hours", DurationWidget())
-    notes = _field("notes", "notes", TextWidget(unescape=True, strip=False))
+    notes = _field("notes", "notes", TextWidget(unescape=True, strip=False, exact_in_our_export=True))
     tags = _field("tags", "tags", TagsWidget(separator=";", unescape=True))
     billable = _field("billable", "billable", BillableWidget())
 

@@ -623,7 +623,10 @@ class RowCleaner:
         self.user = user
         self.layout = layout
         self.zone = zone
-        self.context = CellContext(date_order=date_order, decimal_comma=decimal_comma)
+        has = layout.has
+        # Our export layout is the template with `id` or `user_email` in front.
+        our_export = layout.resource.format_name == "template" and (has("entry_id") or has("user_email"))
+        self.context = CellContext(date_order=date_order, decimal_comma=decimal_comma, our_export=our_export)
         # (position, attribute, column as the file spells it, widget), worked out once per file.
         self.cells_to_read = [
             (position, field_.attribute, layout.header[position].strip().lstrip("\ufeff"), field_.widget)
@@ -632,14 +635,11 @@ class RowCleaner:
         self.columns = {attribute: column for _, attribute, column, _ in self.cells_to_read}
         self.positions = {column: position for position, _, column, _ in self.cells_to_read}
         self.time_columns = {self.columns.get(a) for a in TIME_ATTRIBUTES}
-        has = layout.has
         self.start_column = "start" if has("start") else ("start_time" if has("start_time") else "start_date")
         self.end_column = "end" if has("end") else "end_time"
-        # The plain template's client defaults to the project; in our export layout (with `id`
-        # or `user_email`) an empty client_name is an entry without a client, kept as such.
-        self.client_defaults_to_project = (
-            layout.resource.format_name == "template" and not has("entry_id") and not has("user_email")
-        )
+        # The plain template's client defaults to the project; in our export layout an empty
+        # client_name is an entry without a client, kept as such.
+        self.client_defaults_to_project = layout.resource.format_name == "template" and not our_export
         self.user_ids_by_email: dict[str, int | None] = {}
         if user.email:
             self.user_ids_by_email[user.email.lower()] = user.pk

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 
 from exports.admin_actions import export_selected_time_entries
 from imports.admin import ClientCsvAdminMixin, TimeEntryImportExportMixin
@@ -19,6 +21,23 @@ from .models import (
     UserProfile,
 )
 from .services import KNOWN_SCOPES, api_token_create, api_token_expiry_error
+
+
+class DateHierarchyChangeList(ChangeList):
+    """Django turns `?date__year=9999` into the range [9999-01-01, 10000-01-01) and fails on
+    the second bound (ValueError, or OverflowError with a month): answer it as any other bad
+    lookup, with the changelist's "?e=1" redirect instead of a 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class DateHierarchyAdminMixin:
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
 
 @admin.register(UserProfile)
@@ -61,7 +80,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeEntry)
-class TimeEntryAdmin(TimeEntryImportExportMixin, admin.ModelAdmin):
+class TimeEntryAdmin(DateHierarchyAdminMixin, TimeEntryImportExportMixin, admin.ModelAdmin):
     list_display = ["owner", "project", "task", "start", "end", "duration_seconds", "billable", "source_system"]
     search_fields = ["notes", "project__name", "project__client__name", "owner__username", "source_id"]
     list_filter = ["billable", "source_system", "project__client", "start"]
@@ -72,7 +91,7 @@ class TimeEntryAdmin(TimeEntryImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Mileage)
-class MileageAdmin(admin.ModelAdmin):
+class MileageAdmin(DateHierarchyAdminMixin, admin.ModelAdmin):
     list_display = ["owner", "date", "purpose", "distance", "unit", "round_trip", "amount", "status"]
     search_fields = ["purpose", "from_location", "to_location", "owner__username"]
     list_filter = ["status", "unit", "round_trip"]
@@ -82,7 +101,7 @@ class MileageAdmin(admin.ModelAdmin):
 
 
 @admin.register(PerDiem)
-class PerDiemAdmin(admin.ModelAdmin):
+class PerDiemAdmin(DateHierarchyAdminMixin, admin.ModelAdmin):
     list_display = ["owner", "start_date", "end_date", "country", "city", "amount", "status"]
     search_fields = ["country", "city", "purpose", "owner__username"]
     list_filter = ["status", "country"]

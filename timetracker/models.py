@@ -12,6 +12,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+
+from timetracker.lib.timeparse import MAX_YEAR, MIN_YEAR
 
 TIMEZONE_CHOICES = sorted((name, name) for name in available_timezones())
 CENTS = Decimal("0.01")
@@ -28,6 +31,25 @@ def amount_fits_check(record, *, field: str) -> None:
         return
     if amount > MAX_AMOUNT:
         raise ValidationError({field: f"The amount would be {amount:,}; the largest amount is {MAX_AMOUNT:,}."})
+
+
+@deconstructible
+class YearRangeValidator:
+    """A travel date within the years the rest of the product accepts (the importer, the
+    exports' filters): 9999-12-31 leaves no "next year" for the admin's date hierarchy."""
+
+    def __init__(self, field_name: str):
+        self.field_name = field_name
+
+    def __call__(self, value) -> None:
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValidationError(
+                f"{self.field_name}: {value.isoformat()} is outside the years {MIN_YEAR}–{MAX_YEAR}.",
+                code="year_out_of_range",
+            )
+
+    def __eq__(self, other):
+        return isinstance(other, YearRangeValidator) and other.field_name == self.field_name
 
 
 def project_client_check(record) -> None:
@@ -233,7 +255,7 @@ class Mileage(models.Model):
         MI = "mi"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mileage")
-    date = models.DateField(db_index=True)
+    date = models.DateField(db_index=True, validators=[YearRangeValidator("date")])
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     purpose = models.CharField(max_length=200)
@@ -275,8 +297,8 @@ class PerDiem(models.Model):
     MEAL_COUNT_FIELDS = ("breakfasts_provided", "lunches_provided", "dinners_provided")
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="per_diems")
-    start_date = models.DateField(db_index=True)
-    end_date = models.DateField()
+    start_date = models.DateField(db_index=True, validators=[YearRangeValidator("start_date")])
+    end_date = models.DateField(validators=[YearRangeValidator("end_date")])
     country = models.CharField(max_length=100)
     city = models.CharField(max_length=100, blank=True, default="")
     purpose = models.CharField(max_length=200, blank=True, default="")

@@ -36,6 +36,16 @@ class PdfColumn:
     label: str
     numeric: bool = False
     width: str = ""
+    # Never broken inside a word, as the long-text columns are (overflow-wrap): a split
+    # "Submitte" / "d" or "1234567." / "00" misreads. Numeric columns never are. The widths
+    # below give each such value room on one line; a total of "… km + … mi" wraps at spaces.
+    whole_words: bool = False
+
+    @property
+    def css_class(self) -> str:
+        if self.numeric:
+            return "num whole-words"
+        return "whole-words" if self.whole_words else ""
 
 
 @dataclass(frozen=True)
@@ -100,16 +110,18 @@ MILEAGE = TravelReport(
     ),
     csv_row=_mileage_csv_row,
     pdf_columns=(
-        # Numeric columns are wide enough for the largest values (an amount of 999999999.99).
+        # Whole-word columns are wide enough for their widest value at 8.5 pt on
+        # A4 landscape (785 pt): a row amount of 999999999.99, a bold total of 9999999999.99
+        # (83 pt with padding, 10.5 %), "19999999.98 mi", "Reimbursed" (56 pt, 7.1 %).
         PdfColumn("Date", width="8%"),
         PdfColumn("User", width="11%"),
-        PdfColumn("Purpose", width="15%"),
+        PdfColumn("Purpose", width="14%"),
         PdfColumn("Route", width="17%"),
         PdfColumn("Project / Client", width="12%"),
         PdfColumn("Distance", numeric=True, width="11%"),
         PdfColumn("Rate", numeric=True, width="8%"),
         PdfColumn("Amount", numeric=True, width="11%"),
-        PdfColumn("Status", width="7%"),
+        PdfColumn("Status", whole_words=True, width="8%"),
     ),
     pdf_row=lambda m: [
         m.date.isoformat(),
@@ -176,16 +188,18 @@ PER_DIEM = TravelReport(
     ),
     csv_row=_per_diem_csv_row,
     pdf_columns=(
-        PdfColumn("Start", width="9%"),
-        PdfColumn("End", width="9%"),
-        PdfColumn("User", width="12%"),
-        PdfColumn("Trip Purpose", width="16%"),
-        PdfColumn("Location", width="13%"),
-        PdfColumn("Project / Client", width="12%"),
-        PdfColumn("Days (F / P)", numeric=True, width="8%"),
-        PdfColumn("Deductions", numeric=True, width="8%"),
-        PdfColumn("Amount", numeric=True, width="7%"),
-        PdfColumn("Status", width="6%"),
+        # As for mileage: dates (54 pt, 6.9 %), "Days (F / P)" in bold and "32767 / 32767"
+        # (71 pt, 9 %), deductions and amounts as large as the model allows, "Reimbursed".
+        PdfColumn("Start", width="7.5%"),
+        PdfColumn("End", width="7.5%"),
+        PdfColumn("User", width="11%"),
+        PdfColumn("Trip Purpose", width="15%"),
+        PdfColumn("Location", width="12%"),
+        PdfColumn("Project / Client", width="10.5%"),
+        PdfColumn("Days (F / P)", numeric=True, width="9%"),
+        PdfColumn("Deductions", numeric=True, width="9%"),
+        PdfColumn("Amount", numeric=True, width="11%"),
+        PdfColumn("Status", whole_words=True, width="7.5%"),
     ),
     pdf_row=lambda p: [
         p.start_date.isoformat(),

@@ -158,10 +158,10 @@ def _user_now(user) -> str:
 def pdf_write(*, report: TravelReport, user, filters: TravelFilters, queryset, dest: BinaryIO, on_row=None) -> int:
     """Render the PDF report of `queryset` for `user` into `dest`; returns the row count.
     `on_row(n)` is called as rows are laid out, for progress."""
-    numeric = [column.numeric for column in report.pdf_columns]
+    classes = [column.css_class for column in report.pdf_columns]
     rows = []
     for number, record in enumerate(queryset.iterator(chunk_size=1000), start=1):
-        rows.append(list(zip((pdf_markup(cell) for cell in report.pdf_row(record)), numeric)))
+        rows.append(list(zip((pdf_markup(cell) for cell in report.pdf_row(record)), classes)))
         if on_row is not None and number % 200 == 0:
             on_row(number)
     totals = report.totals(queryset=queryset)
@@ -175,7 +175,7 @@ def pdf_write(*, report: TravelReport, user, filters: TravelFilters, queryset, d
             "filters_applied": pdf_markup(" | ".join(filters.describe()) or "none"),
             "columns": report.pdf_columns,
             "rows": rows,
-            "totals_row": list(zip((pdf_markup(cell) for cell in report.pdf_totals_row(totals)), numeric)),
+            "totals_row": list(zip((pdf_markup(cell) for cell in report.pdf_totals_row(totals)), classes)),
             "empty_message": report.empty_message,
             "fonts": pdf_font_files(),
         },

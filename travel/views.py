@@ -85,9 +85,13 @@ def _filter_query(request) -> str:
 def record_list(request, kind):
     page = PAGES[kind]
     filter_form = TravelFilterForm(request.GET or None)
-    filter_form.is_valid()
-    filters = filter_form.filters()
-    queryset = page.report.select(user=request.user, filters=filters)
+    filters_invalid = filter_form.is_bound and not filter_form.is_valid()
+    if filters_invalid:
+        # List nothing, as the exports of the same query answer 400: no rows or totals the
+        # filters did not select.
+        queryset = page.report.model.objects.none()
+    else:
+        queryset = page.report.select(user=request.user, filters=filter_form.filters())
     rows = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -96,7 +100,8 @@ def record_list(request, kind):
             "page": page,
             "filter_form": filter_form,
             "rows": rows,
-            "totals": page.report.totals(queryset=queryset),
+            "filters_invalid": filters_invalid,
+            "totals": None if filters_invalid else page.report.totals(queryset=queryset),
             "filter_query": _filter_query(request),
             "exports": selectors.travel_exports_recent(user=request.user, export_type=page.report.export_type),
             "sync_pdf_limit": services.pdf_export_sync_limit(),

@@ -349,3 +349,17 @@ def test_the_page_sends_its_chosen_tag_as_an_id(alice, login, tag_named_like_an_
     assert '<select name="tag_id"><option value="">any</option>' in page
     assert f'<option value="{tag_named_like_an_id["id"]}">urgent</option>' in page
     assert '"client_id", "project_id", "task_id", "tag_id"' in page
+
+
+def test_names_and_search_fold_the_case_of_any_letter(alice, login, filtered_export):
+    # The embedded SQLite set-up folds them too: timetracker/tests/test_sqlite_case_folding.py.
+    first = entry(alice, start=at("2024-01-01 09:00"), end=at("2024-01-01 10:00"), project="Zoë Łukasz 山田",
+                  client=None, notes="Call with Łukasz")  # fmt: skip
+    second = entry(alice, start=at("2024-01-02 09:00"), end=at("2024-01-02 10:00"), project="Zoë Łukasz 山田",
+                   client=None, notes="Łukasz review")  # fmt: skip
+    entry(alice, start=at("2024-01-03 09:00"), end=at("2024-01-03 10:00"), project="Other", client=None)
+    http = login(alice)
+    for filters in ({"project": "zoë łukasz 山田"}, {"project": "ZOË ŁUKASZ 山田"}, {"search": "łukasz"},
+                    {"search": "ŁUKASZ"}):  # fmt: skip
+        _, body = filtered_export(http, filters=filters)
+        assert ids_in_csv(body) == [first.pk, second.pk], filters

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from conftest import make_user
 from imports.models import DataImport
-from timetracker.models import Client, Project, TimeEntry
+from timetracker.models import Client, Project, Tag, TimeEntry
 
 
 def export_entries(user, path) -> str:
@@ -69,3 +69,56 @@ def test_the_plain_template_still_names_the_client_after_the_project(alice, tmp_
     import_csv(path, alice)
 
     assert list(Project.objects.values_list("name", "client__name")) == [("Internal", "Internal")]
+
+
+def test_whitespace_only_notes_and_spaced_tag_names_round_trip_unchanged(alice, tmp_path):
+    entry = TimeEntry.objects.create(
+        owner=alice, project=Project.objects.create(name="Internal"), start=datetime(2024, 3, 4, 8, tzinfo=UTC),
+        end=datetime(2024, 3, 4, 9, tzinfo=UTC), duration_seconds=3600, notes=" ",
+    )
+    entry.tags.set([Tag.objects.create(name=" spaced ")])
+    text = export_entries(alice, tmp_path / "mine.csv")
+    assert text.splitlines()[1] == (
+        f"{entry.pk},alice@example.com,Internal,,,2024-03-04T09:00:00+01:00,2024-03-04T10:00:00+01:00,1.00, , spaced ,true"
+    )
+
+    data_import = import_csv(tmp_path / "mine.csv", alice)
+
+    assert (data_import.created_records, data_import.updated_records, data_import.unchanged_records) == (0, 0, 1)
+    entry.refresh_from_db()
+    assert (entry.notes, [t.name for t in entry.tags.all()]) == (" ", [" spaced "])
+    assert list(Tag.objects.values_list("name", flat=True)) == [" spaced "]
+
+    # Into an empty account the entry comes back the same, on the same tag.
+    erin = make_user("erin")
+    data_import = import_csv(tmp_path / "mine.csv", erin)
+    assert (data_import.status, data_import.created_records) == ("completed", 1)
+    copy = TimeEntry.objects.get(owner=erin)
+    assert (copy.notes, [t.name for t in copy.tags.all()]) == (" ", [" spaced "])
+    assert Tag.objects.count() == 1
+
+
+def test_the_plain_template_still_trims_tag_names_and_blank_notes(alice, tmp_path):
+    path = tmp_path / "template.csv"
+    path.write_text("project_name,start_time,end_time,notes,tags\nInternal,2024-03-04 09:00:00,2024-03-04 10:00:00, , spaced ; x\n")
+
+    import_csv(path, alice)
+
+    entry = TimeEntry.objects.get()
+    assert (entry.notes, sorted(t.name for t in entry.tags.all())) == ("", ["spaced", "x"])
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["spaced", "x"]
+
+
+def test_names_with_outer_spaces_round_trip_onto_the_same_project_client_and_task(alice, tmp_path):
+    project = Project.objects.create(name=" Website ", client=Client.objects.create(name="Acme "))
+    TimeEntry.objects.create(
+        owner=alice, project=project, task=project.tasks.create(name=" Design"),
+        start=datetime(2024, 3, 4, 8, tzinfo=UTC), end=datetime(2024, 3, 4, 9, tzinfo=UTC), duration_seconds=3600,
+    )  # fmt: skip
+    export_entries(alice, tmp_path / "mine.csv")
+
+    data_import = import_csv(tmp_path / "mine.csv", alice)
+
+    assert (data_import.created_records, data_import.updated_records, data_import.unchanged_records) == (0, 0, 1)
+    assert list(Project.objects.values_list("name", "client__name")) == [(" Website ", "Acme ")]
+    assert list(TimeEntry.objects.values_list("task__name", flat=True)) == [" Design"]

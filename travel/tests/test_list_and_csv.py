@@ -199,3 +199,39 @@ def test_invalid_filter_is_named_on_the_page_and_refused_by_the_export(alice_cli
     assert response.content == b"Invalid filter: start_date: Enter a valid date."
     response = alice_client.get("/mileage/export/csv?start_date=2024-03-31&end_date=2024-03-01")
     assert response.content == b"Invalid filter: end_date: The end date 2024-03-01 is before the start date 2024-03-31."
+
+
+@pytest.mark.parametrize("url", ["/mileage/", "/per-diem/"])
+def test_invalid_filter_lists_nothing_as_its_exports_refuse_it(alice_client, alice, url):
+    make_mileage(alice)
+    make_per_diem(alice)
+    query = "status=bogus&start_date=2024-13-01"
+    page = alice_client.get(f"{url}?{query}")
+    assert page.status_code == 200
+    assert page.context["filter_form"].errors == {
+        "status": ["Select a valid choice. bogus is not one of the available choices."],
+        "start_date": ["Enter a valid date."],
+    }
+    assert (page_ids(page), page.context["totals"]) == ([], None)
+    html = page.content.decode()
+    assert '<span class="error" id="filters-invalid">Fix the filters above: nothing is listed (or exported) while a filter is invalid.</span>' in html
+    assert 'id="totals"' not in html
+    for export in ("csv", "pdf"):
+        response = alice_client.get(f"{url}export/{export}?{query}")
+        assert response.status_code == 400
+        assert response.content.startswith(b"Invalid filter: status: Select a valid choice.")
+    # Valid filters (a page number alone among them) still list the rows with their totals.
+    assert len(page_ids(alice_client.get(f"{url}?page=1"))) == 1
+    assert alice_client.get(f"{url}?page=1").context["totals"]["count"] == 1
+
+
+def test_search_folds_the_case_of_any_letter(alice_client, alice):
+    # The embedded SQLite set-up folds it too: timetracker/tests/test_sqlite_case_folding.py.
+    cologne = [make_mileage(alice, to_location="Köln", date=date(2024, 3, day)) for day in (1, 2)]
+    make_mileage(alice, to_location="Bonn")
+    krakow = make_per_diem(alice, city="Kraków", country="Polska")
+    expected = [cologne[1].pk, cologne[0].pk]
+    for term in ("köln", "KÖLN", "Köln"):
+        assert page_ids(alice_client.get(f"/mileage/?search={term}")) == expected
+        assert csv_ids(alice_client.get(f"/mileage/export/csv?search={term}")) == expected
+    assert page_ids(alice_client.get("/per-diem/?search=KRAKÓW")) == [krakow.pk]

@@ -235,3 +235,42 @@ def test_background_pdf_expires_seven_days_after_it_was_asked_for_not_after_it_f
     data_export.refresh_from_db()
     assert (data_export.status, data_export.completed_at) == ("completed", later)
     assert (data_export.created_at, data_export.expires_at) == (asked_at, asked_at + timedelta(days=7))
+
+
+def pdf_lines(response) -> list[str]:
+    return [line.strip() for page in pdf_pages(response) for line in page.splitlines()]
+
+
+def pdf_word_boxes(response, tmp_path) -> dict[str, tuple[float, float]]:
+    """Each word's left and right edge (the last one of a word printed twice)."""
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(response.content)
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return {word: (float(x_min), float(x_max)) for x_min, x_max, word in WORD_BOX.findall(boxes)}
+
+
+@pytest.mark.parametrize(
+    ("daily_rate", "amount"), [("12345.67", "1234567.00"), ("9999999.99", "999999999.00")]
+)
+def test_per_diem_pdf_keeps_amounts_up_to_the_largest_and_status_words_on_one_line(
+    alice_client, alice, tmp_path, daily_rate, amount
+):
+    make_per_diem(alice, start_date=date(2024, 1, 1), end_date=date(2024, 4, 9), full_days=100, partial_days=0,
+                  daily_rate=Decimal(daily_rate), status="submitted")  # fmt: skip
+    response = alice_client.get("/per-diem/export/pdf")
+    lines = pdf_lines(response)
+    # The row's amount and the totals row's, each whole on its line; the header and the status intact.
+    assert lines.count(amount) == 2
+    assert "Days (F / P)" in lines and "Submitted" in lines
+    assert lines[lines.index("Total"):] == ["Total", "1 claim", "100 / 0", amount]
+    words = pdf_word_boxes(response, tmp_path)
+    assert words[amount][1] < words["Submitted"][0]
+
+
+def test_mileage_pdf_keeps_status_words_on_one_line(alice_client, alice, tmp_path):
+    make_mileage(alice, status="reimbursed", distance=Decimal("9999999.99"), rate_per_unit=Decimal("99.999"))
+    response = alice_client.get("/mileage/export/pdf")
+    lines = pdf_lines(response)
+    assert "Reimbursed" in lines and lines.count("999989999.00") == 2
+    words = pdf_word_boxes(response, tmp_path)
+    assert words["999989999.00"][1] < words["Reimbursed"][0]
