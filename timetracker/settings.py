@@ -6,6 +6,7 @@ broker and the cache. See README.md for every variable.
 """
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,6 +65,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collectstatic's files (the admin's CSS and JS) from any WSGI server, gunicorn
+    # included, with no web server in front; during a restore too (it touches no database).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and auth middleware: during a restore it answers 503 before anything
     # could query the session or user tables.
     "portal.middleware.RestoreMaintenanceMiddleware",
@@ -131,6 +135,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Until collectstatic has run (development, tests) the folder is missing, and WhiteNoise says
+# so at every start; Django's staticfiles app serves the files then (DEBUG).
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Upload cap for imports and restores (bytes). Django's own limits cover only form fields
 # held in memory; the file size is checked by imports/backups with a clear 413.
