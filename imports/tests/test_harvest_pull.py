@@ -170,6 +170,23 @@ def test_admin_maps_entries_to_users_by_email_and_keeps_the_unmatched(
     assert second.created_records == 2 and TimeEntry.objects.filter(owner=charlie).count() == 3
 
 
+def test_a_token_without_rights_to_list_users_fails_mapping_truthfully(
+    charlie_client, fake_harvest, django_capture_on_commit_callbacks
+):
+    from .fake_toggl import Canned
+
+    fake_harvest.entries = [harvest_entry(101, "2024-03-01", hours=1)]
+    # Real Harvest lists people to administrators (and managers allowed to see them) only.
+    fake_harvest.script("/v2/users", [Canned(status=403, body='{"error": "forbidden"}')])
+    data_import = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest refused to list the account's users (the token needs administrator rights, or a "
+                  "manager's permission to see people, to map users by e-mail); pull again without mapping users "
+                  "by e-mail.")
+    assert [r.path for r in fake_harvest.requests] == ["/v2/users/me", "/v2/users"]
+    assert TimeEntry.objects.count() == 0
+
+
 def test_more_entries_than_announced_stops_the_pull(alice_client, fake_harvest, django_capture_on_commit_callbacks):
     pages = json.loads(json.dumps(CASE_17["responses_in_order"]))
     for page in pages:

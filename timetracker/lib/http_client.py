@@ -32,7 +32,9 @@ class ApiError(Exception):
 
 
 class ApiAuthError(ApiError):
-    pass
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 class ApiTransientError(ApiError):
@@ -197,7 +199,7 @@ class ApiSession:
                 sleep(delay)
                 continue
             if status in (401, 403):
-                raise ApiAuthError(self.auth_error_message)
+                raise ApiAuthError(self.auth_error_message, status=status)
             if status == 402 and "X-Toggl-Quota-Resets-In" in response.headers:
                 resets_in = quota_resets_in(response.headers.get("X-Toggl-Quota-Resets-In"))
                 raise ApiQuotaExceeded(f"{self.service_name} API quota reached", resets_in=resets_in)
