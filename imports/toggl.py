@@ -71,6 +71,7 @@ class TogglClient:
             auth=(token, "api_token"),
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
             min_interval=settings.TOGGL_MIN_REQUEST_INTERVAL,
+            quota_on_402=True,
         )
 
     def _get(self, path: str, **params):
