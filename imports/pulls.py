@@ -587,26 +587,36 @@ def pull_is_alive(data_import: DataImport) -> bool:
     return now - last < pull_stale_after()
 
 
-def _pulls_unfinished(*, user, options: dict):
-    """Unfinished pulls of the same source for this user: two live at once would race on the
-    same entries. One that is no longer alive (in-process tasks cannot wait for a quota; a
-    restart kills them) does not block a new start, which supersedes it."""
-    return DataImport.objects.filter(owner=user, source_file_name=pull_source_name(options)).exclude(
-        status__in=DataImport.FINISHED_STATUSES)
+def _pulls_unfinished(*, options: dict):
+    """Unfinished pulls of the same workspace/account, whoever started them: two live at once
+    would write overlapping entries (an admin's pull maps them to the same users). One that
+    is no longer alive (in-process tasks cannot wait for a quota; a restart kills them) does
+    not block a new start, which supersedes it."""
+    return DataImport.objects.filter(
+        import_type__in=[DataImport.Type.TOGGL, DataImport.Type.HARVEST], source_file_name=pull_source_name(options),
+    ).exclude(status__in=DataImport.FINISHED_STATUSES)
+
+
+def _still_running_message(*, user, running: DataImport, options: dict) -> str:
+    """Names the other user's pull to admins only."""
+    source = pull_source_name(options)
+    if running.owner_id == user.pk:
+        return f"Import #{running.pk} from {source} is still running; wait until it finishes."
+    if user.is_staff:
+        return f"Import #{running.pk} by {running.owner.username} from {source} is still running; wait until it finishes."
+    return f"Another user's import from {source} is still running; wait until it finishes."
 
 
 def pull_import_begin(*, user, source: str, params: dict) -> tuple[DataImport, dict[str, str]]:
-    """Check the input, refuse a second pull of the same workspace/account while one is alive
-    (marking interrupted ones superseded) and create the import record. Returns the record and
+    """Check the input, refuse a second pull of the same workspace/account while one is alive,
+    whoever started it (marking interrupted ones superseded) and create the import record. Returns the record and
     the credentials for `pull_execute`. Raises `PullInputError`. Every entry point starts here."""
     options, credentials = pull_options_clean(user=user, source=source, params=params)
     with transaction.atomic():
-        interrupted = list(_pulls_unfinished(user=user, options=options).select_for_update().order_by("pk"))
+        interrupted = list(_pulls_unfinished(options=options).select_for_update().order_by("pk"))
         running = next((pull for pull in reversed(interrupted) if pull_is_alive(pull)), None)
         if running is not None:
-            raise PullInputError(
-                "body", f"Import #{running.pk} from {pull_source_name(options)} is still running; wait until it finishes."
-            )
+            raise PullInputError("body", _still_running_message(user=user, running=running, options=options))
         data_import = pull_import_create(
             owner=user, import_type=DataImport.Type.TOGGL if source == "toggl" else DataImport.Type.HARVEST,
             options=options, source_file_name=pull_source_name(options),
