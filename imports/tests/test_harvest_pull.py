@@ -180,9 +180,9 @@ def test_a_token_without_rights_to_list_users_fails_mapping_truthfully(
     fake_harvest.script("/v2/users", [Canned(status=403, body='{"error": "forbidden"}')])
     data_import = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, timezone="UTC")
     assert (data_import.status, data_import.status_message) == (
-        "failed", "Harvest refused to list the account's users (the token needs administrator rights, or a "
-                  "manager's permission to see people, to map users by e-mail); pull again without mapping users "
-                  "by e-mail.")
+        "failed", ("Harvest refused to list the account's users (the token needs administrator rights, or a "
+                   "manager's permission to see people, to map users by e-mail); pull again without mapping users "
+                   "by e-mail."))
     assert [r.path for r in fake_harvest.requests] == ["/v2/users/me", "/v2/users"]
     assert TimeEntry.objects.count() == 0
 

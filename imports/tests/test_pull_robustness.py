@@ -317,8 +317,8 @@ def test_toggl_402_without_a_reset_header_waits_one_hour(alice, fake_toggl, slee
     fake_toggl.script(REPORT, [Canned(status=402, body="quota")])
     data_import = run_toggl(alice, django_capture_on_commit_callbacks)
     assert (data_import.status, data_import.status_message) == (
-        "waiting", "waiting for Toggl quota until 2024-12-16 04:15:28 UTC "
-                   "(Toggl hourly API limit reached, resuming in 60 min)")
+        "waiting", ("waiting for Toggl quota until 2024-12-16 04:15:28 UTC "
+                    "(Toggl hourly API limit reached, resuming in 60 min)"))
     assert data_import.checkpoint["resume_at"] == "2024-12-16T04:15:28+00:00"
     assert sleeps == []
 

@@ -224,9 +224,9 @@ def test_a_token_without_admin_rights_to_list_users_fails_mapping_truthfully(
                           start="2024-01-01", end="2024-01-31")
     data_import = DataImport.objects.get(pk=response.json()["import_id"])
     assert (data_import.status, data_import.status_message) == (
-        "failed", "Toggl refused to list the workspace's users (the token needs workspace admin rights to map "
-                  "users by e-mail); pull again without mapping users by e-mail.")
-    assert [r.path for r in fake_toggl.requests][0] == "/api/v9/me"
+        "failed", ("Toggl refused to list the workspace's users (the token needs workspace admin rights to map "
+                   "users by e-mail); pull again without mapping users by e-mail."))
+    assert fake_toggl.requests[0].path == "/api/v9/me"
     assert TimeEntry.objects.count() == 0 and sleeps == []
 
 
