@@ -6,6 +6,12 @@ killed at any moment leaves either the whole page and its cursor or neither: the
 task continues from the checkpoint and counts nothing twice. Entries are upserted by
 (owner, source system, source id), so replaying a page is harmless anyway.
 
+Owners: the source names each entry's user; the entry goes to the user it maps to (or the
+importer). A copy of that account's entry held by another of the pull's owners (the importer,
+or a user it maps to, e.g. after the entry was reassigned at the source, or pulled earlier
+without mapping) moves to that owner and counts as updated; a further such copy would count
+the hours twice and is deleted. Copies held by anyone else are left alone.
+
 Deletions: every copy of an entry the source still returns (whichever of the pull's owners
 has it: the importer, or users mapped by e-mail) is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
@@ -209,11 +215,31 @@ def _write_page(
         for te in TimeEntry.objects.filter(source_system=source_system, source_id__in=ids, owner_id__in=owners)
         .prefetch_related("tags")
     }
+    # This account's copies held by the pull's owners (the importer and the users it maps to),
+    # whoever holds them: a copy of an entry the source now gives to another of them moves.
+    held: dict[str, list[TimeEntry]] = {}
+    for te in (TimeEntry.objects.filter(source_system=source_system, source_account=source_account,
+                                        source_id__in=ids, owner_id__in=sweep_owner_ids)
+               .exclude(source_account="").order_by("pk").prefetch_related("tags")):
+        held.setdefault(te.source_id, []).append(te)
     touched = []
+    moved: set[int] = set()
     new_entries: dict[tuple[int, str], tuple[TimeEntry, list[int]]] = {}
     for entry in entries:
         key = (owner_of(entry), entry.source_id)
         current = existing.get(key)
+        if not entry.error and not entry.running:
+            # The source names the owner: the first other copy moves to them unless they hold
+            # one already; any further copy would count the entry's hours twice.
+            others = [te for te in held.pop(entry.source_id, []) if current is None or te.pk != current.pk]
+            if current is None and others:
+                current = existing[key] = others.pop(0)
+                if not entry.deleted:
+                    current.owner_id = key[0]
+                    moved.add(current.pk)
+            for duplicate in others:
+                duplicate.delete()
+                counts["deleted"] += 1
         if entry.error:
             if current is not None:
                 touched.append(current.pk)  # still at the source: the sweep must keep our copy
@@ -227,7 +253,7 @@ def _write_page(
                     })
             continue
         if revisit and current is not None and not entry.deleted and not entry.running:
-            if _entry_differs(current, entry):
+            if current.pk in moved or _entry_differs(current, entry):
                 for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
                     setattr(current, name, getattr(entry, name))
                 current.save()
@@ -273,7 +299,7 @@ def _write_page(
         if current is None:
             new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             counts["created"] += 1
-        elif _entry_differs(current, entry):
+        elif current.pk in moved or _entry_differs(current, entry):
             for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable",
                          "source_date"):
                 setattr(current, name, getattr(entry, name))

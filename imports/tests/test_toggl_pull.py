@@ -213,6 +213,33 @@ def test_admin_maps_toggl_users_by_email(charlie_client, charlie, alice, fake_to
         {"source_user_id": "1000002", "name": "Ghost", "email": "ghost@elsewhere.test"}]
 
 
+def test_a_mapped_rerun_moves_an_entry_reassigned_at_the_source_instead_of_copying_it(
+    charlie_client, charlie, bob, fake_toggl, django_capture_on_commit_callbacks
+):
+    from conftest import make_user
+
+    make_user("carol")
+    fake_toggl.users = [{"id": 2001, "email": "bob@example.com", "fullname": "Bob"},
+                        {"id": 2002, "email": "carol@example.com", "fullname": "Carol"}]
+    fake_toggl.add_entry(entry_id=810001, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:30:00+00:00",
+                         user_id=2001)
+    kwargs = {"start": "2024-01-01", "end": "2024-01-31"}
+    # Without mapping first: the admin's own copy moves to bob once the pull maps users.
+    start_pull(charlie_client, django_capture_on_commit_callbacks, **kwargs)
+    assert list(TimeEntry.objects.values_list("owner__username", flat=True)) == ["charlie"]
+    first = start_pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email="true", **kwargs)
+    assert DataImport.objects.get(pk=first.json()["import_id"]).status_message == (
+        "Imported from Toggl: 0 created, 1 updated, 0 unchanged, 0 deleted, 0 skipped")
+    assert list(TimeEntry.objects.values_list("owner__username", flat=True)) == ["bob"]
+
+    fake_toggl.rows[0]["user_id"] = 2002
+    rerun = start_pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email="true", **kwargs)
+    assert DataImport.objects.get(pk=rerun.json()["import_id"]).status_message == (
+        "Imported from Toggl: 0 created, 1 updated, 0 unchanged, 0 deleted, 0 skipped")
+    assert list(TimeEntry.objects.values_list("owner__username", "source_id", "duration_seconds")) == [
+        ("carol", "810001", 5400)]
+
+
 def test_a_token_without_admin_rights_to_list_users_fails_mapping_truthfully(
     charlie_client, fake_toggl, sleeps, django_capture_on_commit_callbacks
 ):
