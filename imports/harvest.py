@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Q
 
-from timetracker.lib.http_client import ApiError, ApiSession, json_body
+from timetracker.lib.http_client import ApiAuthError, ApiError, ApiSession, json_body
 from timetracker.models import Client, Project, Task
 
 from .pulls import MAX_ENTRY_HOURS, SourceEntry, SourcePage, SourceUser
@@ -34,6 +34,10 @@ from .toggl import parse_api_time, user_agent
 
 SOURCE_SYSTEM = "harvest"
 AUTH_ERROR = "Harvest rejected the token or account id"
+USERS_FORBIDDEN = (
+    "Harvest refused to list the account's users (the token needs administrator rights, or a manager's "
+    "permission to see people, to map users by e-mail); pull again without mapping users by e-mail."
+)
 CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*([ap]m)?\s*$", re.IGNORECASE)
 
 
@@ -175,10 +179,17 @@ class HarvestSource:
         self.client.me()  # fails at once on a bad token or account id
 
     def users(self) -> list[SourceUser]:
+        try:
+            users = self.client.users()
+        except ApiAuthError as exc:
+            # /v2/users/me accepted this token and account: a 403 here is a missing right.
+            if exc.status == 403:
+                raise ApiError(USERS_FORBIDDEN) from None
+            raise
         return [
             SourceUser(source_id=str(u["id"]), name=f"{u.get('first_name', '')} {u.get('last_name', '')}".strip(),
                        email=u.get("email") or "")
-            for u in self.client.users()
+            for u in users
         ]
 
     def sweep_scope(self) -> Q:

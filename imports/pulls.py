@@ -6,6 +6,12 @@ killed at any moment leaves either the whole page and its cursor or neither: the
 task continues from the checkpoint and counts nothing twice. Entries are upserted by
 (owner, source system, source id), so replaying a page is harmless anyway.
 
+Owners: the source names each entry's user; the entry goes to the user it maps to (or the
+importer). A copy of that account's entry held by another of the pull's owners (the importer,
+or a user it maps to, e.g. after the entry was reassigned at the source, or pulled earlier
+without mapping) moves to that owner and counts as updated; a further such copy would count
+the hours twice and is deleted. Copies held by anyone else are left alone.
+
 Deletions: every copy of an entry the source still returns (whichever of the pull's owners
 has it: the importer, or users mapped by e-mail) is "touched" during the pull (its `updated_at`
 is set to the database's clock, like the pull's start mark, so workers on machines with
@@ -209,11 +215,31 @@ def _write_page(
         for te in TimeEntry.objects.filter(source_system=source_system, source_id__in=ids, owner_id__in=owners)
         .prefetch_related("tags")
     }
+    # This account's copies held by the pull's owners (the importer and the users it maps to),
+    # whoever holds them: a copy of an entry the source now gives to another of them moves.
+    held: dict[str, list[TimeEntry]] = {}
+    for te in (TimeEntry.objects.filter(source_system=source_system, source_account=source_account,
+                                        source_id__in=ids, owner_id__in=sweep_owner_ids)
+               .exclude(source_account="").order_by("pk").prefetch_related("tags")):
+        held.setdefault(te.source_id, []).append(te)
     touched = []
+    moved: set[int] = set()
     new_entries: dict[tuple[int, str], tuple[TimeEntry, list[int]]] = {}
     for entry in entries:
         key = (owner_of(entry), entry.source_id)
         current = existing.get(key)
+        if not entry.error and not entry.running:
+            # The source names the owner: the first other copy moves to them unless they hold
+            # one already; any further copy would count the entry's hours twice.
+            others = [te for te in held.pop(entry.source_id, []) if current is None or te.pk != current.pk]
+            if current is None and others:
+                current = existing[key] = others.pop(0)
+                if not entry.deleted:
+                    current.owner_id = key[0]
+                    moved.add(current.pk)
+            for duplicate in others:
+                duplicate.delete()
+                counts["deleted"] += 1
         if entry.error:
             if current is not None:
                 touched.append(current.pk)  # still at the source: the sweep must keep our copy
@@ -227,7 +253,7 @@ def _write_page(
                     })
             continue
         if revisit and current is not None and not entry.deleted and not entry.running:
-            if _entry_differs(current, entry):
+            if current.pk in moved or _entry_differs(current, entry):
                 for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable"):
                     setattr(current, name, getattr(entry, name))
                 current.save()
@@ -273,7 +299,7 @@ def _write_page(
         if current is None:
             new_entries[key] = (_new_time_entry(key[0], source_system, entry, source_account), entry.tag_ids)
             counts["created"] += 1
-        elif _entry_differs(current, entry):
+        elif current.pk in moved or _entry_differs(current, entry):
             for name in ("project_id", "task_id", "start", "end", "duration_seconds", "notes", "billable",
                          "source_date"):
                 setattr(current, name, getattr(entry, name))
@@ -587,26 +613,36 @@ def pull_is_alive(data_import: DataImport) -> bool:
     return now - last < pull_stale_after()
 
 
-def _pulls_unfinished(*, user, options: dict):
-    """Unfinished pulls of the same source for this user: two live at once would race on the
-    same entries. One that is no longer alive (in-process tasks cannot wait for a quota; a
-    restart kills them) does not block a new start, which supersedes it."""
-    return DataImport.objects.filter(owner=user, source_file_name=pull_source_name(options)).exclude(
-        status__in=DataImport.FINISHED_STATUSES)
+def _pulls_unfinished(*, options: dict):
+    """Unfinished pulls of the same workspace/account, whoever started them: two live at once
+    would write overlapping entries (an admin's pull maps them to the same users). One that
+    is no longer alive (in-process tasks cannot wait for a quota; a restart kills them) does
+    not block a new start, which supersedes it."""
+    return DataImport.objects.filter(
+        import_type__in=[DataImport.Type.TOGGL, DataImport.Type.HARVEST], source_file_name=pull_source_name(options),
+    ).exclude(status__in=DataImport.FINISHED_STATUSES)
+
+
+def _still_running_message(*, user, running: DataImport, options: dict) -> str:
+    """Names the other user's pull to admins only."""
+    source = pull_source_name(options)
+    if running.owner_id == user.pk:
+        return f"Import #{running.pk} from {source} is still running; wait until it finishes."
+    if user.is_staff:
+        return f"Import #{running.pk} by {running.owner.username} from {source} is still running; wait until it finishes."
+    return f"Another user's import from {source} is still running; wait until it finishes."
 
 
 def pull_import_begin(*, user, source: str, params: dict) -> tuple[DataImport, dict[str, str]]:
-    """Check the input, refuse a second pull of the same workspace/account while one is alive
-    (marking interrupted ones superseded) and create the import record. Returns the record and
+    """Check the input, refuse a second pull of the same workspace/account while one is alive,
+    whoever started it (marking interrupted ones superseded) and create the import record. Returns the record and
     the credentials for `pull_execute`. Raises `PullInputError`. Every entry point starts here."""
     options, credentials = pull_options_clean(user=user, source=source, params=params)
     with transaction.atomic():
-        interrupted = list(_pulls_unfinished(user=user, options=options).select_for_update().order_by("pk"))
+        interrupted = list(_pulls_unfinished(options=options).select_for_update().order_by("pk"))
         running = next((pull for pull in reversed(interrupted) if pull_is_alive(pull)), None)
         if running is not None:
-            raise PullInputError(
-                "body", f"Import #{running.pk} from {pull_source_name(options)} is still running; wait until it finishes."
-            )
+            raise PullInputError("body", _still_running_message(user=user, running=running, options=options))
         data_import = pull_import_create(
             owner=user, import_type=DataImport.Type.TOGGL if source == "toggl" else DataImport.Type.HARVEST,
             options=options, source_file_name=pull_source_name(options),

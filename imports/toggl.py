@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from timetracker.lib.http_client import ApiError, ApiSession, json_body
+from timetracker.lib.http_client import ApiAuthError, ApiError, ApiSession, json_body
 from timetracker.models import Client, Project, Tag, Task
 from timetracker.services import project_get_or_create, tag_get_or_create
 
@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 SOURCE_SYSTEM = "toggl"
 AUTH_ERROR = "Toggl rejected the API token"
+USERS_FORBIDDEN = (
+    "Toggl refused to list the workspace's users (the token needs workspace admin rights to map users by "
+    "e-mail); pull again without mapping users by e-mail."
+)
 REPORT_WINDOW_DAYS = 365
 RECENT_DAYS = 90
 CATALOG_PER_PAGE = 200
@@ -67,6 +71,7 @@ class TogglClient:
             auth=(token, "api_token"),
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
             min_interval=settings.TOGGL_MIN_REQUEST_INTERVAL,
+            quota_on_402=True,
         )
 
     def _get(self, path: str, **params):
@@ -319,9 +324,16 @@ class TogglSource:
             raise ApiError(str(exc)) from None
 
     def users(self) -> list[SourceUser]:
+        try:
+            users = self.client.users(self.workspace_id)
+        except ApiAuthError as exc:
+            # /me and the catalog accepted this token: a 403 here is a missing admin right.
+            if exc.status == 403:
+                raise ApiError(USERS_FORBIDDEN) from None
+            raise
         return [
             SourceUser(source_id=str(u["id"]), name=u.get("fullname") or u.get("name") or "", email=u.get("email") or "")
-            for u in self.client.users(self.workspace_id)
+            for u in users
         ]
 
     def range_bounds(self) -> tuple[datetime, datetime]:

@@ -170,6 +170,23 @@ def test_admin_maps_entries_to_users_by_email_and_keeps_the_unmatched(
     assert second.created_records == 2 and TimeEntry.objects.filter(owner=charlie).count() == 3
 
 
+def test_a_token_without_rights_to_list_users_fails_mapping_truthfully(
+    charlie_client, fake_harvest, django_capture_on_commit_callbacks
+):
+    from .fake_toggl import Canned
+
+    fake_harvest.entries = [harvest_entry(101, "2024-03-01", hours=1)]
+    # Real Harvest lists people to administrators (and managers allowed to see them) only.
+    fake_harvest.script("/v2/users", [Canned(status=403, body='{"error": "forbidden"}')])
+    data_import = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, timezone="UTC")
+    assert (data_import.status, data_import.status_message) == (
+        "failed", ("Harvest refused to list the account's users (the token needs administrator rights, or a "
+                   "manager's permission to see people, to map users by e-mail); pull again without mapping users "
+                   "by e-mail."))
+    assert [r.path for r in fake_harvest.requests] == ["/v2/users/me", "/v2/users"]
+    assert TimeEntry.objects.count() == 0
+
+
 def test_more_entries_than_announced_stops_the_pull(alice_client, fake_harvest, django_capture_on_commit_callbacks):
     pages = json.loads(json.dumps(CASE_17["responses_in_order"]))
     for page in pages:
@@ -264,9 +281,49 @@ def test_an_admin_pull_mapping_by_email_keeps_other_users_copies_of_live_entries
     assert pull(bob_client, django_capture_on_commit_callbacks, **kwargs).created_records == 4  # bob's own copies
     fake_harvest.entries.pop()  # 830004 deleted at Harvest
     admin = pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email=True, **kwargs)
-    assert (admin.status, admin.created_records, admin.deleted_records) == ("completed", 2, 1)
+    # bob is one of this pull's users: his copies move to the owners Harvest names, none twice.
+    assert admin.status_message == (
+        "Imported from Harvest: 0 created, 2 updated, 1 unchanged, 1 deleted, 0 skipped (see the report)")
     assert sorted(TimeEntry.objects.values_list("owner__username", "source_id")) == [
-        ("alice", "830002"), ("bob", "830001"), ("bob", "830002"), ("bob", "830003"), ("charlie", "830003")]
+        ("alice", "830002"), ("bob", "830001"), ("charlie", "830003")]
+
+
+def test_a_mapped_rerun_moves_an_entry_reassigned_at_the_source_instead_of_copying_it(
+    charlie_client, alice, fake_harvest, django_capture_on_commit_callbacks
+):
+    from django.test import Client as BrowserClient
+
+    alice_client = BrowserClient()
+    alice_client.force_login(alice)
+    bob, carol = make_user("bob"), make_user("carol")
+    fake_harvest.users = [{"id": 2001, "first_name": "Bob", "last_name": "B", "email": "bob@example.com"},
+                          {"id": 2002, "first_name": "Carol", "last_name": "C", "email": "carol@example.com"}]
+    fake_harvest.entries = [harvest_entry(810001, "2024-03-01", hours=1.5, user_id=2001)]
+    kwargs = {"timezone": "UTC", "map_users_by_email": True}
+    # alice pulls the account herself: she is none of the admin's pull's users, her copy stays.
+    assert pull(alice_client, django_capture_on_commit_callbacks, timezone="UTC").created_records == 1
+    assert pull(charlie_client, django_capture_on_commit_callbacks, **kwargs).created_records == 1
+    bob_copy = TimeEntry.objects.get(owner=bob)
+
+    fake_harvest.entries[0]["user"] = {"id": 2002, "name": "Carol C"}
+    rerun = pull(charlie_client, django_capture_on_commit_callbacks, **kwargs)
+    assert rerun.status_message == "Imported from Harvest: 0 created, 1 updated, 0 unchanged, 0 deleted, 0 skipped"
+    assert sorted(TimeEntry.objects.values_list("owner__username", "source_id", "duration_seconds")) == [
+        ("alice", "810001", 5400), ("carol", "810001", 5400)]
+    assert TimeEntry.objects.get(owner=carol).pk == bob_copy.pk
+    assert not TimeEntry.objects.filter(owner=bob).exists()
+
+
+def test_a_mapped_pull_after_an_unmapped_one_moves_the_importers_copy(
+    charlie_client, fake_harvest, django_capture_on_commit_callbacks
+):
+    make_user("bob")
+    fake_harvest.users = [{"id": 2001, "first_name": "Bob", "last_name": "B", "email": "bob@example.com"}]
+    fake_harvest.entries = [harvest_entry(810001, "2024-03-01", hours=1.5, user_id=2001)]
+    assert pull(charlie_client, django_capture_on_commit_callbacks, timezone="UTC").created_records == 1
+    mapped = pull(charlie_client, django_capture_on_commit_callbacks, timezone="UTC", map_users_by_email=True)
+    assert mapped.status_message == "Imported from Harvest: 0 created, 1 updated, 0 unchanged, 0 deleted, 0 skipped"
+    assert list(TimeEntry.objects.values_list("owner__username", "source_id")) == [("bob", "810001")]
 
 
 def test_a_rerun_in_another_timezone_deletes_nothing_outside_its_dates(

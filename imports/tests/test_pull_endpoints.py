@@ -205,3 +205,46 @@ def test_the_page_and_the_status_apis_report_failed_entries_and_deletions(
         assert (body["deleted_records"], body["failed_records"], body["status"]) == (1, 1, "completed_with_errors")
         assert [e["message"] for e in body["error_log"]] == [
             'Toggl entry 83: stop "9999-12-31T23:59:59Z" is more than 1000 hours after its start; not imported']
+
+
+def test_a_workspace_or_account_another_user_is_pulling_is_refused_at_every_entry_point(
+    client, alice, bob, charlie, bob_client, api_token, fake_toggl, fake_harvest
+):
+    from io import StringIO
+
+    import pytest
+    from django.core.management import CommandError, call_command
+    from django.test import Client as BrowserClient
+
+    toggl = DataImport.objects.create(owner=alice, import_type="toggl", status="processing",
+                                      source_file_name="Toggl Workspace 2000002")
+    DataImport.objects.create(owner=alice, import_type="harvest", status="pending",
+                              source_file_name="Harvest Account 424242")
+    admin_message = f"Import #{toggl.pk} by alice from Toggl Workspace 2000002 is still running; wait until it finishes."
+
+    charlie_client = BrowserClient()
+    charlie_client.force_login(charlie)
+    admin = charlie_client.post("/api/import/toggl", TOGGL_BODY, content_type="application/json")
+    assert (admin.status_code, admin.json()["error"]) == (400, admin_message)
+    with pytest.raises(CommandError, match=rf"^{admin_message.replace('.', '[.]')}$"):
+        call_command("import_toggl", "--user", "charlie", "--token", TOGGL_TOKEN, "--workspace", "2000002",
+                     "--start", "2024-01-01", "--end", "2024-01-31", stdout=StringIO(), stderr=StringIO())
+
+    # Anyone else learns that the account is being pulled, not by whom.
+    api = client.post("/api/v1/import/harvest", HARVEST_BODY, content_type="application/json",
+                      HTTP_AUTHORIZATION=f"Bearer {api_token(bob, 'write:time_entries')}")
+    assert (api.status_code, api.json()) == (400, {
+        "success": False, "error": "Another user's import from Harvest Account 424242 is still running; "
+                                   "wait until it finishes.", "field": "body"})
+    page = bob_client.post("/import-export/toggl/", TOGGL_BODY)
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert "Another user&#x27;s import from Toggl Workspace 2000002 is still running; wait until it finishes." in text
+    assert "alice" not in text
+    with pytest.raises(CommandError, match=r"^Another user's import from Harvest Account 424242 is still running"):
+        call_command("import_harvest", "--user", "bob", "--account-id", "424242", "--token", HARVEST_TOKEN,
+                     "--start", "2024-01-01", "--end", "2024-01-31", "--timezone", "UTC",
+                     stdout=StringIO(), stderr=StringIO())
+
+    assert DataImport.objects.count() == 2
+    assert (fake_toggl.requests, fake_harvest.requests) == ([], [])

@@ -16,6 +16,7 @@ from imports.pulls import (
     pull_execute,
     pull_start,
 )
+from timetracker.lib import http_client
 from timetracker.models import Project, TimeEntry
 
 from .fake_harvest import HARVEST_TOKEN, harvest_entry
@@ -306,6 +307,46 @@ def test_toggl_402_with_a_nonsense_reset_waits_a_sane_time_and_never_stays_proce
     assert data_import.status == "waiting", data_import.status_message
     minutes = 1 if header == "-5" else 60
     assert data_import.status_message.endswith(f"resuming in {minutes} min)")
+    assert sleeps == []
+
+
+def test_toggl_402_without_a_reset_header_waits_one_hour(alice, fake_toggl, sleeps, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    monkeypatch.setattr(pulls, "clock", lambda: FETCH_CLOCK)
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=402, body="quota")])
+    data_import = run_toggl(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "waiting", ("waiting for Toggl quota until 2024-12-16 04:15:28 UTC "
+                    "(Toggl hourly API limit reached, resuming in 60 min)"))
+    assert data_import.checkpoint["resume_at"] == "2024-12-16T04:15:28+00:00"
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("retry_after, waited", [
+    ("Mon, 16 Dec 2024 03:15:35 GMT", [7.0]),  # 7 s after the clock below
+    ("Mon, 16 Dec 2024 03:15:00 GMT", [0.0]),  # already past
+])
+def test_harvest_429_waits_until_a_retry_after_date(alice, fake_harvest, sleeps, monkeypatch,
+                                                    django_capture_on_commit_callbacks, retry_after, waited):
+    monkeypatch.setattr(http_client, "wall_clock", FETCH_CLOCK.timestamp)
+    fake_harvest.entries = [harvest_entry(1, "2024-03-04", hours=1.5)]
+    fake_harvest.script("/v2/time_entries", [Canned(status=429, headers={"Retry-After": retry_after}, body="")])
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.created_records) == ("completed", 1)
+    assert sleeps == waited
+    assert len(fake_harvest.requests_to("/v2/time_entries")) == 2
+
+
+def test_harvest_429_with_a_retry_after_date_hours_ahead_fails_instead_of_sleeping(
+    alice, fake_harvest, sleeps, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(http_client, "wall_clock", FETCH_CLOCK.timestamp)
+    fake_harvest.script("/v2/time_entries", [
+        Canned(status=429, headers={"Retry-After": "Mon, 16 Dec 2024 05:15:28 GMT"}, body="")])
+    data_import = run_harvest(alice, django_capture_on_commit_callbacks)
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Harvest asked to wait 120 min before the next request (more than 15 min); try again later.")
     assert sleeps == []
 
 

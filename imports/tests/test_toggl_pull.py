@@ -9,7 +9,7 @@ import pytest
 from imports.models import DataImport
 from timetracker.models import Client, Project, Tag, Task, TimeEntry
 
-from .fake_toggl import TOGGL_TOKEN
+from .fake_toggl import TOGGL_TOKEN, Canned
 
 pytest_plugins = ["imports.tests.pull_fixtures"]
 
@@ -211,6 +211,50 @@ def test_admin_maps_toggl_users_by_email(charlie_client, charlie, alice, fake_to
     assert dict(TimeEntry.objects.values_list("source_id", "owner__username")) == {"1": "alice", "2": "charlie"}
     assert data_import.summary["unmatched_users"] == [
         {"source_user_id": "1000002", "name": "Ghost", "email": "ghost@elsewhere.test"}]
+
+
+def test_a_mapped_rerun_moves_an_entry_reassigned_at_the_source_instead_of_copying_it(
+    charlie_client, charlie, bob, fake_toggl, django_capture_on_commit_callbacks
+):
+    from conftest import make_user
+
+    make_user("carol")
+    fake_toggl.users = [{"id": 2001, "email": "bob@example.com", "fullname": "Bob"},
+                        {"id": 2002, "email": "carol@example.com", "fullname": "Carol"}]
+    fake_toggl.add_entry(entry_id=810001, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:30:00+00:00",
+                         user_id=2001)
+    kwargs = {"start": "2024-01-01", "end": "2024-01-31"}
+    # Without mapping first: the admin's own copy moves to bob once the pull maps users.
+    start_pull(charlie_client, django_capture_on_commit_callbacks, **kwargs)
+    assert list(TimeEntry.objects.values_list("owner__username", flat=True)) == ["charlie"]
+    first = start_pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email="true", **kwargs)
+    assert DataImport.objects.get(pk=first.json()["import_id"]).status_message == (
+        "Imported from Toggl: 0 created, 1 updated, 0 unchanged, 0 deleted, 0 skipped")
+    assert list(TimeEntry.objects.values_list("owner__username", flat=True)) == ["bob"]
+
+    fake_toggl.rows[0]["user_id"] = 2002
+    rerun = start_pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email="true", **kwargs)
+    assert DataImport.objects.get(pk=rerun.json()["import_id"]).status_message == (
+        "Imported from Toggl: 0 created, 1 updated, 0 unchanged, 0 deleted, 0 skipped")
+    assert list(TimeEntry.objects.values_list("owner__username", "source_id", "duration_seconds")) == [
+        ("carol", "810001", 5400)]
+
+
+def test_a_token_without_admin_rights_to_list_users_fails_mapping_truthfully(
+    charlie_client, fake_toggl, sleeps, django_capture_on_commit_callbacks
+):
+    fake_toggl.add_entry(entry_id=1, start="2024-01-02T08:00:00+00:00", stop="2024-01-02T09:00:00+00:00")
+    # Real Toggl lists a workspace's users to its admins only.
+    fake_toggl.script(f"/api/v9/workspaces/{WS}/users",
+                      [Canned(status=403, headers={"Content-Type": "text/plain"}, body="Forbidden")])
+    response = start_pull(charlie_client, django_capture_on_commit_callbacks, map_users_by_email="true",
+                          start="2024-01-01", end="2024-01-31")
+    data_import = DataImport.objects.get(pk=response.json()["import_id"])
+    assert (data_import.status, data_import.status_message) == (
+        "failed", ("Toggl refused to list the workspace's users (the token needs workspace admin rights to map "
+                   "users by e-mail); pull again without mapping users by e-mail."))
+    assert fake_toggl.requests[0].path == "/api/v9/me"
+    assert TimeEntry.objects.count() == 0 and sleeps == []
 
 
 def test_an_entry_ending_before_it_starts_is_reported_not_imported(

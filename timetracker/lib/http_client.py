@@ -5,7 +5,8 @@
 - 5xx, timeouts, connection errors and nginx's HTML 400 pages during bursts: bounded retries
   with backoff, then a clear `ApiTransientError`.
 - 401/403: `ApiAuthError` at once, with the message the caller gave (no retry).
-- 402 with Toggl's quota headers: `ApiQuotaExceeded` with the seconds until the reset.
+- 402 from an API with an hourly quota (Toggl): `ApiQuotaExceeded` with the seconds until the
+  reset its header gives (one hour when the header is missing or unreadable).
 - Error bodies are never JSON-parsed, and no error message contains request headers, so
   credentials cannot leak through exceptions or logs.
 """
@@ -16,6 +17,8 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -25,6 +28,7 @@ logger = logging.getLogger(__name__)
 # Tests replace these to move time instead of waiting.
 sleep = time.sleep
 monotonic = time.monotonic
+wall_clock = time.time  # reads `Retry-After` given as an HTTP date
 
 
 class ApiError(Exception):
@@ -32,7 +36,9 @@ class ApiError(Exception):
 
 
 class ApiAuthError(ApiError):
-    pass
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 class ApiTransientError(ApiError):
@@ -67,12 +73,20 @@ QUOTA_RESET_DEFAULT_SECONDS = 3600
 
 
 def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` value: a number of seconds or an HTTP date (a date
+    in the past is 0). None when it is missing or unreadable."""
     if not value:
         return None
     try:
         seconds = float(value.strip())
     except ValueError:
-        return None  # an HTTP date: rare from these APIs, fall back to backoff
+        try:
+            when = parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # "-0000": an HTTP date is always GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.fromtimestamp(wall_clock(), UTC)).total_seconds()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
@@ -100,6 +114,7 @@ class ApiSession:
         min_interval: float = 0.0,
         window_limit: tuple[int, float] | None = None,
         policy: RetryPolicy | None = None,
+        quota_on_402: bool = False,
     ):
         self.base_url = base_url.rstrip("/")
         self.service_name = service_name
@@ -108,6 +123,8 @@ class ApiSession:
         self.policy = policy or RetryPolicy()
         self.min_interval = min_interval
         self.window_limit = window_limit
+        # Toggl answers 402 when the workspace's hourly quota is used up.
+        self.quota_on_402 = quota_on_402
         self._sent: deque[float] = deque()
         self.session = requests.Session()
         self.session.headers.update(headers or {})
@@ -197,8 +214,8 @@ class ApiSession:
                 sleep(delay)
                 continue
             if status in (401, 403):
-                raise ApiAuthError(self.auth_error_message)
-            if status == 402 and "X-Toggl-Quota-Resets-In" in response.headers:
+                raise ApiAuthError(self.auth_error_message, status=status)
+            if status == 402 and self.quota_on_402:
                 resets_in = quota_resets_in(response.headers.get("X-Toggl-Quota-Resets-In"))
                 raise ApiQuotaExceeded(f"{self.service_name} API quota reached", resets_in=resets_in)
             html_burst_page = status == 400 and "html" in response.headers.get("Content-Type", "").lower()
