@@ -56,6 +56,8 @@ RUNNING_TIMER_NOTE = "running timer, import after it stops"
 MAX_ENTRY_HOURS = 1000  # far above any real entry; keeps the arithmetic and the database in range
 MAX_ROW_ERRORS = 1000  # kept in the record; the count is always exact
 clock = timezone.now  # tests move it instead of waiting
+# Quota waits in a row with no page read in between before a pull gives up (see pull_execute).
+MAX_IDLE_QUOTA_WAITS = 3
 
 
 def pull_stale_after() -> timedelta:
@@ -464,8 +466,18 @@ def pull_run(
             locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
             if locked.is_finished:  # superseded meanwhile
                 return PullOutcome(status=locked.status)
+            # Toggl also answers 402 for what the plan does not include: waits that read no page
+            # in between are counted, and past the limit the pull fails instead of waiting forever.
+            pages = locked.checkpoint.get("pages", 0)
+            idle_waits = locked.checkpoint.get("idle_quota_waits", 0) + 1 \
+                if locked.checkpoint.get("pages_at_quota_wait") == pages else 1
+            if idle_waits > MAX_IDLE_QUOTA_WAITS:
+                return pull_fail(data_import=locked, message=(
+                    f"Toggl answered 402 again after {MAX_IDLE_QUOTA_WAITS} waits for its quota without a page "
+                    "read in between; the Toggl plan may not include this API. Try again later."))
             # `resume_at` tells `pull_is_alive` when this wait is over.
-            locked.checkpoint = {**locked.checkpoint, "resume_at": resume_at.isoformat()}
+            locked.checkpoint = {**locked.checkpoint, "resume_at": resume_at.isoformat(),
+                                 "pages_at_quota_wait": pages, "idle_quota_waits": idle_waits}
             locked.status = DataImport.Status.WAITING
             locked.status_message = (
                 f"waiting for Toggl quota until {resume_at:%Y-%m-%d %H:%M:%S} UTC "

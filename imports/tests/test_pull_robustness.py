@@ -100,6 +100,26 @@ def test_toggl_402_quota_pauses_with_the_reset_time_and_resumes_without_counting
     assert [b.get("first_row_number") for b in bodies] == [None, 4, 4, 7]
 
 
+def test_toggl_402_that_never_lets_a_page_through_fails_after_three_waits(alice, fake_toggl, sleeps):
+    seven_entries(fake_toggl)
+    fake_toggl.script(REPORT, [Canned(status=0)] + canned("toggl_402_hourly_quota") * 4)
+    options = {"start": "2024-03-01", "end": "2024-03-31", "map_users_by_email": False, "workspace_id": "2000002"}
+    data_import = DataImport.objects.create(owner=alice, import_type="toggl", options=options)
+    sealed = pull_credentials_seal({"token": TOGGL_TOKEN})
+
+    statuses = []
+    for _ in range(4):  # the first wait follows a page; the next three read none
+        statuses.append(pull_execute(import_id=data_import.pk, sealed_credentials=sealed).status)
+        data_import.refresh_from_db()
+        statuses.append(data_import.checkpoint.get("idle_quota_waits"))
+
+    assert statuses == ["waiting", 1, "waiting", 2, "waiting", 3, "failed", 3]
+    assert (data_import.status, data_import.status_message) == (
+        "failed", "Toggl answered 402 again after 3 waits for its quota without a page read in between; "
+                  "the Toggl plan may not include this API. Try again later.")
+    assert (data_import.created_records, TimeEntry.objects.filter(owner=alice).count()) == (3, 3)
+
+
 def test_toggl_402_with_in_process_tasks_stays_waiting_instead_of_hammering(
     alice, fake_toggl, sleeps, django_capture_on_commit_callbacks
 ):
