@@ -35,7 +35,7 @@ from typing import Protocol
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -635,6 +635,16 @@ def _pulls_unfinished(*, options: dict):
     ).exclude(status__in=DataImport.FINISHED_STATUSES)
 
 
+def _pull_start_lock(*, options: dict) -> None:
+    """Makes two starts of a pull of one workspace/account take turns until the transaction
+    ends, so both cannot find nothing running and both start. SQLite needs nothing: its
+    transactions take the write lock when they begin (transaction_mode IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"pull {pull_source_name(options)}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _still_running_message(*, user, running: DataImport, options: dict) -> str:
     """Names the other user's pull to admins only."""
     source = pull_source_name(options)
@@ -651,6 +661,7 @@ def pull_import_begin(*, user, source: str, params: dict) -> tuple[DataImport, d
     the credentials for `pull_execute`. Raises `PullInputError`. Every entry point starts here."""
     options, credentials = pull_options_clean(user=user, source=source, params=params)
     with transaction.atomic():
+        _pull_start_lock(options=options)
         interrupted = list(_pulls_unfinished(options=options).select_for_update().order_by("pk"))
         running = next((pull for pull in reversed(interrupted) if pull_is_alive(pull)), None)
         if running is not None:
