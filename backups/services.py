@@ -49,7 +49,7 @@ from .selectors import (
     backup_path_get,
     restore_blocks_work,
 )
-from .status import restore_lock, status_read, status_write
+from .status import backup_dir, restore_lock, status_read, status_write
 from .types import (
     BackupError,
     BackupInfo,
@@ -69,6 +69,7 @@ logger = logging.getLogger(__name__)
 RESTORE_RUNNING_MESSAGE = "A restore is in progress; try again when it has finished."
 _TRIGGER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _CHUNK = 1024 * 1024
+ARCHIVE_MODE = 0o600
 # Tables post_migrate fills for models an applied migration added: their counts may grow.
 _TABLES_MIGRATE_MAY_FILL = {"django_content_type", "auth_permission"}
 
@@ -78,9 +79,15 @@ def _now() -> datetime:
 
 
 def _backup_dir() -> Path:
-    path = Path(settings.BACKUP_DIR).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return backup_dir().resolve()
+
+
+def _private_file(path: Path):
+    """A new file for an archive, readable by its owner only (0600 whatever the umask): it
+    holds password hashes and live session keys. Renamed into place, it keeps the mode."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, ARCHIVE_MODE)
+    os.fchmod(descriptor, ARCHIVE_MODE)
+    return os.fdopen(descriptor, "wb")
 
 
 # ---------------------------------------------------------------- backup
@@ -203,7 +210,7 @@ def _backup_write(*, portable: bool, trigger: str, output: Path | None = None,
     members: dict[str, dict] = {}
     manifest: dict = {}
     try:
-        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+        with _private_file(partial) as handle, zipfile.ZipFile(handle, "w", allowZip64=True) as archive:
             if portable:
                 def write_member(name: str, writer: Callable) -> None:
                     member = _MemberWriter(archive, name, compress=True)
@@ -286,7 +293,7 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
     partial = _backup_dir() / f".upload-{uuid.uuid4().hex}.partial"
     size = 0
     try:
-        with open(partial, "wb") as out:
+        with _private_file(partial) as out:
             chunks = uploaded_file.chunks() if hasattr(uploaded_file, "chunks") else iter(
                 lambda: uploaded_file.read(_CHUNK), b"")
             for chunk in chunks:

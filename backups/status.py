@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,19 +17,30 @@ from django.conf import settings
 
 from .types import RestoreStatus
 
+logger = logging.getLogger(__name__)
+
 STATUS_FILE_NAME = "restore-status.json"
 LOCK_FILE_NAME = ".restore.lock"
+BACKUP_DIR_MODE = 0o700
 
 
-def _backup_dir() -> Path:
+def backup_dir() -> Path:
+    """BACKUP_DIR, created if missing and kept readable by its owner only (0700, an existing
+    folder is tightened): archives and a restore's unpacked dump hold password hashes and
+    session keys."""
     path = Path(settings.BACKUP_DIR)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=BACKUP_DIR_MODE, parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != BACKUP_DIR_MODE:
+        try:
+            path.chmod(BACKUP_DIR_MODE)
+        except OSError:  # not ours (a mount): still usable, but say so
+            logger.warning("Could not make %s private (chmod 700)", path, exc_info=True)
     return path
 
 
 def status_read() -> RestoreStatus:
     try:
-        return RestoreStatus.from_json(json.loads((_backup_dir() / STATUS_FILE_NAME).read_text()))
+        return RestoreStatus.from_json(json.loads((backup_dir() / STATUS_FILE_NAME).read_text()))
     except FileNotFoundError:
         return RestoreStatus()
     except (OSError, ValueError, TypeError):
@@ -35,7 +48,7 @@ def status_read() -> RestoreStatus:
 
 
 def status_write(status: RestoreStatus) -> RestoreStatus:
-    path = _backup_dir() / STATUS_FILE_NAME
+    path = backup_dir() / STATUS_FILE_NAME
     temporary = path.with_name(f".{STATUS_FILE_NAME}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(status.as_json(), indent=2))
     os.replace(temporary, path)
@@ -62,7 +75,7 @@ def restore_lock() -> Iterator[None]:
         with _redis().lock(RESTORE_LOCK_KEY, timeout=30, blocking_timeout=30):
             yield
         return
-    with open(_backup_dir() / LOCK_FILE_NAME, "a") as handle:
+    with open(backup_dir() / LOCK_FILE_NAME, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
