@@ -1,6 +1,7 @@
 """The restore status, kept as a JSON file in BACKUP_DIR (never in the database the restore
-replaces), written atomically; and the lock that makes "is a restore running? then start
-one" a single step across processes."""
+replaces), written atomically; the mark an unfinished restore leaves there once it has begun
+replacing the database; and the lock that makes "is a restore running? then start one" a
+single step across processes."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_FILE_NAME = "restore-status.json"
 LOCK_FILE_NAME = ".restore.lock"
+UNFINISHED_FILE_NAME = "restore-unfinished.json"
 BACKUP_DIR_MODE = 0o700
 
 
@@ -53,6 +55,35 @@ def status_write(status: RestoreStatus) -> RestoreStatus:
     temporary.write_text(json.dumps(status.as_json(), indent=2))
     os.replace(temporary, path)
     return status
+
+
+def restore_unfinished_exists() -> bool:
+    """True from the moment a restore begins replacing the database until the database is the
+    archive's, migrated and checked, or the safety backup is back: the database may be
+    half-restored. Survives the process (unlike the flag's TTL). One stat, no database query."""
+    return (Path(settings.BACKUP_DIR) / UNFINISHED_FILE_NAME).exists()
+
+
+def restore_unfinished_read() -> dict | None:
+    """The unfinished restore's archive, safety backup and restore_id; None if there is none."""
+    try:
+        return json.loads((Path(settings.BACKUP_DIR) / UNFINISHED_FILE_NAME).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable, but unfinished all the same
+
+
+def restore_unfinished_write(*, archive_name: str, safety_backup: str, restore_id: str) -> None:
+    path = backup_dir() / UNFINISHED_FILE_NAME
+    temporary = path.with_name(f".{UNFINISHED_FILE_NAME}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(
+        {"archive_name": archive_name, "safety_backup": safety_backup, "restore_id": restore_id}, indent=2))
+    os.replace(temporary, path)
+
+
+def restore_unfinished_clear() -> None:
+    (backup_dir() / UNFINISHED_FILE_NAME).unlink(missing_ok=True)
 
 
 def status_update(**changes) -> RestoreStatus:

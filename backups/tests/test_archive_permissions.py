@@ -4,6 +4,7 @@ owner only (0600), and BACKUP_DIR is kept 0700, whatever the umask."""
 import os
 import stat
 from datetime import UTC, datetime, time
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -42,7 +43,7 @@ def test_every_archive_is_private_and_the_backup_folder_is_tightened(
     monkeypatch.undo()
     (tmp_path / "out").mkdir(mode=0o755)
     elsewhere = tmp_path / "out" / "elsewhere.zip"
-    call_command("backup_create", "--output", str(elsewhere), stdout=open(os.devnull, "w"))
+    call_command("backup_create", "--output", str(elsewhere), stdout=StringIO())
     upload = tmp_path / "upload.zip"
     upload.write_bytes(elsewhere.read_bytes())
     with open(upload, "rb") as archive:  # uploaded, then restored: a safety backup too
