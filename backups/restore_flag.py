@@ -5,6 +5,12 @@ it carries a time-to-live that the running restore keeps refreshing (`restore_fl
 a worker that dies in the middle of a restore cannot leave the product in maintenance forever.
 Reading the flag never touches the database: the portal and the maintenance middleware call it
 precisely when the database may be half-restored.
+
+`is_database_restore_in_progress()` (maintenance) is the flag OR the mark a restore leaves in
+BACKUP_DIR once it begins replacing the database (status.restore_unfinished_exists): a restore
+killed after that point keeps the site in maintenance after its flag expires, until a restore
+run finishes the job or puts the safety backup back. `restore_flag_is_set()` is the flag alone
+("a restore process is alive"), which is what the restore itself checks before starting.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+
+from .status import restore_unfinished_exists
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +75,13 @@ def _clear_flag() -> None:
 
 
 def is_database_restore_in_progress() -> bool:
-    """True while a restore runs (in any process). Makes no database query."""
+    """True while a restore runs (in any process), and while an interrupted restore has left
+    the database unfinished. Makes no database query."""
+    return restore_flag_is_set() or restore_unfinished_exists()
+
+
+def restore_flag_is_set() -> bool:
+    """True while a restore process holds the flag (refreshed within its TTL)."""
     if settings.REDIS_URL:
         try:
             return bool(_redis().exists(RESTORE_FLAG_KEY))

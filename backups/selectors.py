@@ -20,8 +20,8 @@ from .archive import (
     MANIFEST_NAME,
     manifest_created_at,
 )
-from .restore_flag import is_database_restore_in_progress
-from .status import status_read
+from .restore_flag import is_database_restore_in_progress, restore_flag_is_set
+from .status import restore_unfinished_exists, status_read
 from .types import BackupInfo, BackupNotFound, RestoreStatus
 
 logger = logging.getLogger(__name__)
@@ -94,8 +94,9 @@ def backup_get(name: str) -> BackupInfo:
 
 
 def restore_blocks_work(status: RestoreStatus | None = None) -> bool:
-    """True while a restore runs (the flag is set) or is queued and not yet started. A queued
-    task that no worker ever starts stops blocking after RESTORE_QUEUE_STALE_SECONDS."""
+    """True while a restore runs (the flag is set), was interrupted after it began replacing
+    the database, or is queued and not yet started. A queued task that no worker ever starts
+    stops blocking after RESTORE_QUEUE_STALE_SECONDS."""
     if is_database_restore_in_progress():
         return True
     status = status if status is not None else status_read()
@@ -105,18 +106,31 @@ def restore_blocks_work(status: RestoreStatus | None = None) -> bool:
 
 def restore_status_get() -> RestoreStatus:
     """The last restore's status. "running" without the restore flag means the process
-    running it died (the flag's TTL ran out): shown as failed until a worker takes the
-    redelivered task, whose own status then replaces this."""
+    running it died (the flag's TTL ran out): shown as failed, saying whether the database was
+    changed and what happens next, until a run of the restore replaces this status."""
     status = status_read()
-    if status.state == "running" and not is_database_restore_in_progress():
+    if status.state == "running" and not restore_flag_is_set():
         status.state = "failed"
-        if _redelivered(status):
-            then = "the restore may run again when its task is redelivered to a worker."
-        else:  # manage.py backup_restore, or the embedded default's in-process thread: nothing redelivers
-            then = "start the restore again."
-        status.message = (f"The restore of {status.archive_name} was interrupted while {status.step} (the process "
-                          f"running it stopped). Replacing the database is all or nothing; {then}")
+        status.message = _interrupted_message(status)
     return status
+
+
+def _interrupted_message(status: RestoreStatus) -> str:
+    stopped = f"The restore of {status.archive_name} was interrupted while {status.step} (the process running it stopped)."
+    # manage.py backup_restore, or the embedded default's in-process thread: nothing runs it again.
+    again = f"manage.py backup_restore {status.archive_name} --yes"
+    if not restore_unfinished_exists():
+        if _redelivered(status):
+            return (f"{stopped} The database was not changed. The restore starts again as soon as a worker starts, "
+                    "or when the broker delivers its task again.")
+        return f"{stopped} The database was not changed; start the restore again."
+    stopped += (" It had begun replacing the database, which may hold the backup's data without its later "
+                "migrations, so the site stays in maintenance (503) until the database is restored again.")
+    if _redelivered(status):
+        return (f"{stopped} The database is restored again, from the start, as soon as a worker starts "
+                "(or when the broker delivers the task again).")
+    return (f"{stopped} The database must be restored again: run {again} (if it cannot be, that puts the "
+            "safety backup back).")
 
 
 def _redelivered(status: RestoreStatus) -> bool:

@@ -42,14 +42,23 @@ from .archive import (
     member_name_is_safe,
     stored_file_relative,
 )
-from .restore_flag import is_database_restore_in_progress, restore_flag_held
+from .restore_flag import restore_flag_held, restore_flag_is_set
 from .selectors import (
+    backup_get,
     backup_info_from_manifest,
     backup_list,
     backup_path_get,
     restore_blocks_work,
 )
-from .status import restore_lock, status_read, status_write
+from .status import (
+    backup_dir,
+    restore_lock,
+    restore_unfinished_clear,
+    restore_unfinished_read,
+    restore_unfinished_write,
+    status_read,
+    status_write,
+)
 from .types import (
     BackupError,
     BackupInfo,
@@ -62,6 +71,7 @@ from .types import (
 __all__ = [
     "BackupInfo", "BackupRejected", "RestoreFailed", "RestoreInProgress", "RestoreStatus",
     "backup_create", "backup_delete", "backup_restore", "backup_upload_store", "restore_request",
+    "restore_resume_interrupted",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,6 +79,7 @@ logger = logging.getLogger(__name__)
 RESTORE_RUNNING_MESSAGE = "A restore is in progress; try again when it has finished."
 _TRIGGER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _CHUNK = 1024 * 1024
+ARCHIVE_MODE = 0o600
 # Tables post_migrate fills for models an applied migration added: their counts may grow.
 _TABLES_MIGRATE_MAY_FILL = {"django_content_type", "auth_permission"}
 
@@ -78,9 +89,15 @@ def _now() -> datetime:
 
 
 def _backup_dir() -> Path:
-    path = Path(settings.BACKUP_DIR).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return backup_dir().resolve()
+
+
+def _private_file(path: Path):
+    """A new file for an archive, readable by its owner only (0600 whatever the umask): it
+    holds password hashes and live session keys. Renamed into place, it keeps the mode."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, ARCHIVE_MODE)
+    os.fchmod(descriptor, ARCHIVE_MODE)
+    return os.fdopen(descriptor, "wb")
 
 
 # ---------------------------------------------------------------- backup
@@ -203,7 +220,7 @@ def _backup_write(*, portable: bool, trigger: str, output: Path | None = None,
     members: dict[str, dict] = {}
     manifest: dict = {}
     try:
-        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+        with _private_file(partial) as handle, zipfile.ZipFile(handle, "w", allowZip64=True) as archive:
             if portable:
                 def write_member(name: str, writer: Callable) -> None:
                     member = _MemberWriter(archive, name, compress=True)
@@ -286,7 +303,7 @@ def backup_upload_store(*, uploaded_file, max_size: int | None = None) -> Backup
     partial = _backup_dir() / f".upload-{uuid.uuid4().hex}.partial"
     size = 0
     try:
-        with open(partial, "wb") as out:
+        with _private_file(partial) as out:
             chunks = uploaded_file.chunks() if hasattr(uploaded_file, "chunks") else iter(
                 lambda: uploaded_file.read(_CHUNK), b"")
             for chunk in chunks:
@@ -362,7 +379,7 @@ def _wait_for_stale_flag() -> None:
     """A restore killed with its worker leaves the flag until its TTL runs out; the
     redelivered task waits that long rather than refusing itself."""
     deadline = time.monotonic() + int(settings.RESTORE_FLAG_TTL_SECONDS) + 1
-    while is_database_restore_in_progress() and time.monotonic() < deadline:
+    while restore_flag_is_set() and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -380,7 +397,11 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
     Returns the final status (completed or failed, with the message); on a failure after the
     database was touched the safety backup is put back. Raises RestoreInProgress only when
     another restore holds the flag (then nothing was done). `restore_id` comes from
-    `restore_request` through the task; without it (manage.py) the restore always runs."""
+    `restore_request` through the task; without it (manage.py) the restore always runs.
+
+    After a restore that was interrupted once it had begun replacing the database (the site
+    is in maintenance since), this run starts over from the archive with that restore's safety
+    backup as its own, or, if the archive can no longer be restored, puts the safety back."""
     path = Path(archive_path)
     started = _now()
     previous = status_read()
@@ -394,27 +415,89 @@ def backup_restore(*, archive_path: Path, progress: Callable[[int, int], None] |
         validated = _archive_check(path, checksums=True)
     except BackupRejected as error:
         logger.warning("Restore of %s refused: %s", path.name, error.message)
+        validated, rejection = None, error
         refused = RestoreStatus(state="failed", message=error.message, archive_name=path.name, started_at=started,
                                 finished_at=_now(), step="validating", requested_by=requested_by,
                                 restore_id=restore_id)
-        with restore_lock():
-            if not is_database_restore_in_progress():  # else the running restore's status stays
-                status_write(refused)
-        return refused
+        if restore_unfinished_read() is None:  # else the half-restored database needs its safety backup back
+            with restore_lock():
+                if not restore_flag_is_set():  # else the running restore's status stays
+                    status_write(refused)
+            return refused
     if own and previous.state == "running":
-        _wait_for_stale_flag()  # our own task, delivered again after its worker died
+        _wait_for_stale_flag()  # our own task, delivered again or resumed after its worker died
     with ExitStack() as holding:
         with restore_lock():
-            if is_database_restore_in_progress():
-                raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
             current = status_read()
+            if restore_flag_is_set():
+                if own and current.restore_id == restore_id and current.state == "running":
+                    logger.warning("Restore %s of %s is still running in another process", restore_id, path.name)
+                    return current
+                raise RestoreInProgress(RESTORE_RUNNING_MESSAGE)
             if own and _superseded(current, restore_id):
                 return current
             holding.enter_context(restore_flag_held())
         _leftovers_remove()
+        unfinished = restore_unfinished_read()
+        if validated is None:
+            if unfinished is None:  # finished by another run meanwhile
+                return status_write(refused)
+            return _restore_unfinished_put_back(unfinished, refused, reason=rejection.message)
         status = _restore_holding_flag(validated, started=started, requested_by=requested_by, progress=progress,
-                                       restore_id=restore_id)
+                                       restore_id=restore_id, unfinished=unfinished)
     return status
+
+
+def restore_resume_interrupted() -> RestoreStatus | None:
+    """Called when a Celery worker starts: queue again, at once, the restore a dead worker was
+    running (status "running", asked for through restore_request), under its own restore_id,
+    instead of waiting for the broker to deliver its task again (CELERY_VISIBILITY_TIMEOUT, an
+    hour by default). The first run to finish wins; the other delivery finds it finished and
+    does nothing. Returns the status of the restore queued again, else None."""
+    from .tasks import backup_restore_task
+
+    status = status_read()
+    if status.state != "running" or not status.requested_by or not status.restore_id:
+        return None
+    logger.warning("Restore of %s was interrupted while %s; queued again", status.archive_name, status.step)
+    backup_restore_task.delay(str(_backup_dir() / status.archive_name), status.restore_id)
+    return status
+
+
+def _safety_of(unfinished: dict) -> BackupInfo | None:
+    try:
+        return backup_get(unfinished.get("safety_backup") or "")
+    except BackupError:
+        return None
+
+
+def _put_back(safety: BackupInfo | None) -> str:
+    """After a failure once the database was touched: put the safety backup back and say so.
+    The database stays marked unfinished (the site in maintenance) unless that worked."""
+    if safety is None:
+        return (" There is no safety backup to put back: restore a backup with manage.py backup_restore NAME --yes;"
+                " until then the site answers 503.")
+    try:
+        _safety_put_back(safety)
+    except Exception as second:
+        logger.exception("Putting back the safety backup %s failed", safety.name)
+        return (f" Putting back the safety backup {safety.name} failed too ({second}); restore it by hand with "
+                f"manage.py backup_restore {safety.name} --yes; until then the site answers 503.")
+    restore_unfinished_clear()
+    return f" The database and stored files were put back from the safety backup {safety.name}."
+
+
+def _restore_unfinished_put_back(unfinished: dict, refused: RestoreStatus, *, reason: str) -> RestoreStatus:
+    """The archive of a restore interrupted after it began replacing the database cannot be
+    restored now (deleted, damaged): put back that restore's safety backup instead."""
+    status = refused
+    status.state, status.step, status.finished_at = "running", "putting back the safety backup", None
+    status.message = f"Putting back the safety backup: {status.archive_name} cannot be restored again."
+    status_write(status)
+    message = (f"The interrupted restore of {status.archive_name} cannot run again: {reason}.")
+    message += _put_back(_safety_of(unfinished))
+    status.state, status.message, status.finished_at = "failed", message, _now()
+    return status_write(status)
 
 
 def _leftovers_remove() -> None:
@@ -439,10 +522,15 @@ RESTORE_STEPS = ["taking a safety backup", "unpacking", "replacing the database"
 
 
 def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, requested_by: str,
-                          progress: Callable[[int, int], None] | None, restore_id: str) -> RestoreStatus:
+                          progress: Callable[[int, int], None] | None, restore_id: str,
+                          unfinished: dict | None) -> RestoreStatus:
     name = validated.path.name
+    again = unfinished is not None  # an interrupted restore left the database half-restored
     status = RestoreStatus(state="running", archive_name=name, started_at=started, requested_by=requested_by,
                            message=f"Restoring {name}.", restore_id=restore_id)
+    if again:
+        status.message = (f"Restoring {name}; the database is being restored again because a restore was "
+                          "interrupted after it had begun replacing it.")
 
     def step(label: str) -> None:
         status.step = label
@@ -452,14 +540,20 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
             progress(RESTORE_STEPS.index(label), len(RESTORE_STEPS))
 
     work = _work_dir("restore")
-    safety: BackupInfo | None = None
-    touched = False  # nothing before the database replacement changes the database or the files
+    # Taken again, a safety backup would save the half-restored database: keep the first one.
+    safety = _safety_of(unfinished) if again else None
+    touched = again  # nothing before the database replacement changes the database or the files
     try:
-        step("taking a safety backup")
-        safety = _backup_write(portable=False, trigger="safety")
+        if not again:
+            step("taking a safety backup")
+            safety = _backup_write(portable=False, trigger="safety")
         step("unpacking")
         staged_files = _stage_files(validated, work)
         staged_database = None if validated.portable else _stage_database(validated, work)
+        # From here until the end (or the safety backup back) the site stays in maintenance even
+        # if this process dies: the database may hold the archive's rows before its migrations.
+        restore_unfinished_write(archive_name=name, safety_backup=safety.name if safety else "",
+                                 restore_id=restore_id)
         step("replacing the database")
         touched = True
         if validated.portable:
@@ -479,20 +573,15 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         _check_row_counts(validated.manifest["row_counts"], after_migrations=True)
         step("replacing stored files")
         _files_replace(staged_files)
+        restore_unfinished_clear()
     except Exception as error:
         logger.exception("Restore of %s failed", name)
         reason = error.message if isinstance(error, BackupError) else f"{type(error).__name__}: {error}"
         message = f"Restore of {name} failed while {status.step}: {reason}."
-        if safety is None or not touched:
+        if not touched:
             message += " The database was not changed."
         else:
-            try:
-                _safety_put_back(safety)
-                message += f" The database and stored files were put back from the safety backup {safety.name}."
-            except Exception as second:
-                logger.exception("Putting back the safety backup %s failed", safety.name)
-                message += (f" Putting back the safety backup {safety.name} failed too ({second}); "
-                            "restore it by hand with manage.py backup_restore.")
+            message += _put_back(safety)
         status.state, status.message, status.finished_at = "failed", message, _now()
         return status_write(status)
     finally:
@@ -503,7 +592,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
     status.state, status.finished_at, status.step = "completed", _now(), "done"
     status.message = (f"Restored {name}: {rows} rows in {len(validated.manifest['row_counts'])} tables, "
                       f"{len(validated.file_members())} stored files, {applied} migrations applied. "
-                      f"Safety backup: {safety.name}.")
+                      f"Safety backup: {safety.name if safety else 'none'}.")
     written = status_write(status)
     # Housekeeping after the fact: the restore has succeeded whatever happens to the pruning.
     try:

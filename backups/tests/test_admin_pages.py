@@ -252,6 +252,17 @@ def test_schedule_retention_must_be_at_least_one_day(charlie_client):
 
 
 @pytest.mark.django_db
+def test_for_staff_who_are_not_superusers_the_backups_app_index_does_not_exist(client):
+    # Django's admin answers 404 for the index of an app the user may not see, as for any other app.
+    staff = make_user("erin")
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    assert client.get("/admin/backups/").status_code == 404
+    assert "/admin/backups/" not in client.get("/admin/").content.decode()
+
+
+@pytest.mark.django_db
 def test_schedule_page_is_superusers_only(client):
     staff = make_user("erin")
     staff.is_staff = True

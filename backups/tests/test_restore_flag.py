@@ -92,11 +92,22 @@ def test_the_flag_is_shared_with_another_process(flag_mode, settings):
 def test_an_interrupted_restore_that_nothing_redelivers_says_to_start_it_again(db, requested_by):
     # manage.py backup_restore (no requester) and, eagerly, the embedded default's thread.
     from backups.selectors import restore_status_get
-    from backups.status import status_write
+    from backups.status import restore_unfinished_write, status_write
     from backups.types import RestoreStatus
 
-    status_write(RestoreStatus(state="running", step="replacing the database", archive_name="b.zip",
+    status_write(RestoreStatus(state="running", step="unpacking", archive_name="b.zip", requested_by=requested_by))
+    assert restore_status_get().message == (
+        "The restore of b.zip was interrupted while unpacking (the process running it stopped). "
+        "The database was not changed; start the restore again.")
+    assert is_database_restore_in_progress() is False
+
+    restore_unfinished_write(archive_name="b.zip", safety_backup="s.zip", restore_id="1")
+    status_write(RestoreStatus(state="running", step="applying migrations", archive_name="b.zip",
                                requested_by=requested_by))
     assert restore_status_get().message == (
-        "The restore of b.zip was interrupted while replacing the database (the process running it stopped). "
-        "Replacing the database is all or nothing; start the restore again.")
+        "The restore of b.zip was interrupted while applying migrations (the process running it stopped). "
+        "It had begun replacing the database, which may hold the backup's data without its later migrations, "
+        "so the site stays in maintenance (503) until the database is restored again. The database must be "
+        "restored again: run manage.py backup_restore b.zip --yes (if it cannot be, that puts the safety backup "
+        "back).")
+    assert is_database_restore_in_progress() is True  # no flag, but the database may be half-restored
