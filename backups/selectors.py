@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shlex
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from .archive import (
     manifest_created_at,
 )
 from .restore_flag import is_database_restore_in_progress, restore_flag_is_set
-from .status import restore_unfinished_exists, status_read
+from .status import restore_unfinished_exists, restore_unfinished_read, status_read
 from .types import BackupInfo, BackupNotFound, RestoreStatus
 
 logger = logging.getLogger(__name__)
@@ -100,8 +102,24 @@ def restore_blocks_work(status: RestoreStatus | None = None) -> bool:
     if is_database_restore_in_progress():
         return True
     status = status if status is not None else status_read()
+    if queued_process_gone(status):
+        return False
     stale_after = timedelta(seconds=int(settings.RESTORE_QUEUE_STALE_SECONDS))
     return status.state == "queued" and status.queued_at is not None and status.queued_at > timezone.now() - stale_after
+
+
+def queued_process_gone(status: RestoreStatus) -> bool:
+    """A restore queued without a broker runs in a thread of the process that queued it; if
+    that process has died (a restarted server) before the restore began, nothing will run it."""
+    if status.state != "queued" or not status.queued_pid:
+        return False
+    try:
+        os.kill(status.queued_pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def restore_status_get() -> RestoreStatus:
@@ -112,13 +130,21 @@ def restore_status_get() -> RestoreStatus:
     if status.state == "running" and not restore_flag_is_set():
         status.state = "failed"
         status.message = _interrupted_message(status)
+    elif queued_process_gone(status):
+        status.state = "failed"
+        status.message = (f"The restore of {status.archive_name} was queued, but the process that was to run it "
+                          "stopped before it began. The database was not changed; start the restore again.")
     return status
 
 
 def _interrupted_message(status: RestoreStatus) -> str:
     stopped = f"The restore of {status.archive_name} was interrupted while {status.step} (the process running it stopped)."
     # manage.py backup_restore, or the embedded default's in-process thread: nothing runs it again.
-    again = f"manage.py backup_restore {status.archive_name} --yes"
+    unfinished = restore_unfinished_read() or {}
+    archive = Path(unfinished.get("archive_path") or status.archive_name)
+    shown = archive.name if archive.parent == Path(settings.BACKUP_DIR).resolve() else str(archive)
+    again = f"manage.py backup_restore {shlex.quote(shown)} --yes"
+    safety = unfinished.get("safety_backup")
     if not restore_unfinished_exists():
         if _redelivered(status):
             return (f"{stopped} The database was not changed. The restore starts again as soon as a worker starts, "
@@ -129,8 +155,9 @@ def _interrupted_message(status: RestoreStatus) -> str:
     if _redelivered(status):
         return (f"{stopped} The database is restored again, from the start, as soon as a worker starts "
                 "(or when the broker delivers the task again).")
-    return (f"{stopped} The database must be restored again: run {again} (if it cannot be, that puts the "
-            "safety backup back).")
+    put_back = f"the safety backup {safety}" if safety else "the safety backup"
+    return (f"{stopped} The database must be restored again: run {again} (if that archive is gone or damaged, "
+            f"the same command puts back {put_back}).")
 
 
 def _redelivered(status: RestoreStatus) -> bool:

@@ -363,7 +363,9 @@ def restore_request(*, archive_path: Path, requested_by: str) -> RestoreStatus:
         status_write(RestoreStatus(
             state="queued", step="queued", archive_name=validated.path.name, queued_at=_now(),
             requested_by=requested_by, message=f"Restore of {validated.path.name} queued by {requested_by}.",
-            restore_id=restore_id))
+            restore_id=restore_id,
+            # Without a broker this process runs the restore (a thread): if it dies first, nothing will.
+            queued_pid=os.getpid() if settings.CELERY_TASK_ALWAYS_EAGER else 0))
     try:
         backup_restore_task.delay(str(validated.path.resolve()), restore_id)
     except Exception as error:
@@ -553,7 +555,7 @@ def _restore_holding_flag(validated: ValidatedArchive, *, started: datetime, req
         # From here until the end (or the safety backup back) the site stays in maintenance even
         # if this process dies: the database may hold the archive's rows before its migrations.
         restore_unfinished_write(archive_name=name, safety_backup=safety.name if safety else "",
-                                 restore_id=restore_id)
+                                 restore_id=restore_id, archive_path=str(Path(validated.path).resolve()))
         step("replacing the database")
         touched = True
         if validated.portable:

@@ -74,11 +74,12 @@ def restore_unfinished_read() -> dict | None:
         return {}  # unreadable, but unfinished all the same
 
 
-def restore_unfinished_write(*, archive_name: str, safety_backup: str, restore_id: str) -> None:
+def restore_unfinished_write(*, archive_name: str, safety_backup: str, restore_id: str, archive_path: str = "") -> None:
     path = backup_dir() / UNFINISHED_FILE_NAME
     temporary = path.with_name(f".{UNFINISHED_FILE_NAME}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(
-        {"archive_name": archive_name, "safety_backup": safety_backup, "restore_id": restore_id}, indent=2))
+        {"archive_name": archive_name, "archive_path": archive_path, "safety_backup": safety_backup,
+         "restore_id": restore_id}, indent=2))
     os.replace(temporary, path)
 
 

@@ -58,6 +58,7 @@ class RestoreStatus:
     queued_at: datetime | None = None
     requested_by: str = ""
     restore_id: str = ""  # ties a queued task to its request: a superseded task does nothing
+    queued_pid: int = 0  # the process that runs a queued restore itself (no broker); 0 with a broker
 
     @property
     def is_active(self) -> bool:

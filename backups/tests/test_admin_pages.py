@@ -2,6 +2,8 @@
 (confirmation, choice or upload, size cap) and the schedule page."""
 
 import json
+import os
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -287,3 +289,24 @@ def test_create_is_refused_while_a_restore_is_queued_but_not_after_the_queue_wen
     assert response.status_code == 302
     [info] = backup_list()
     assert info.trigger == "manual"
+
+
+@pytest.mark.django_db
+def test_a_restore_queued_by_a_process_that_died_blocks_nothing_and_says_so(charlie_client):
+    # Without a broker the process that queued a restore runs it; this one has exited.
+    dead = subprocess.Popen(["true"])  # noqa: S603, S607
+    dead.wait()
+    status_write(RestoreStatus(state="queued", archive_name="backup-x.zip", queued_at=timezone.now(),
+                               queued_pid=dead.pid))
+    status = restore_status_get()
+    assert (status.state, status.message) == ("failed", (
+        "The restore of backup-x.zip was queued, but the process that was to run it stopped before it began. "
+        "The database was not changed; start the restore again."))
+    response = charlie_client.post(CREATE_URL)
+    assert response.status_code == 302
+    assert [info.trigger for info in backup_list()] == ["manual"]
+
+    status_write(RestoreStatus(state="queued", archive_name="backup-x.zip", queued_at=timezone.now(),
+                               queued_pid=os.getpid()))  # alive: the restore may still begin
+    assert restore_status_get().state == "queued"
+    assert charlie_client.post(CREATE_URL).status_code == 409

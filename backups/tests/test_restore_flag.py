@@ -108,6 +108,6 @@ def test_an_interrupted_restore_that_nothing_redelivers_says_to_start_it_again(d
         "The restore of b.zip was interrupted while applying migrations (the process running it stopped). "
         "It had begun replacing the database, which may hold the backup's data without its later migrations, "
         "so the site stays in maintenance (503) until the database is restored again. The database must be "
-        "restored again: run manage.py backup_restore b.zip --yes (if it cannot be, that puts the safety backup "
-        "back).")
+        "restored again: run manage.py backup_restore b.zip --yes (if that archive is gone or damaged, the same "
+        "command puts back the safety backup s.zip).")
     assert is_database_restore_in_progress() is True  # no flag, but the database may be half-restored

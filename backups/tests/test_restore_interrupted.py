@@ -77,12 +77,13 @@ def test_the_site_stays_in_maintenance_until_the_restore_is_started_again(interr
     assert SOURCE_DATE not in MigrationRecorder(connection).applied_migrations()  # half-restored
     assert [admin.get(page).status_code for page in ("/", "/admin/timetracker/timeentry/", "/portal/")] == [503] * 3
     status = admin.get("/admin/backups/backup/status.json").json()  # the admin still sees what to do
+    [safety] = [b for b in backup_list() if b.trigger == "safety"]
     assert (status["state"], status["restore_running"], status["message"]) == ("failed", True, (
         f"The restore of {backup.name} was interrupted while applying migrations (the process running it stopped). "
         "It had begun replacing the database, which may hold the backup's data without its later migrations, so "
         "the site stays in maintenance (503) until the database is restored again. The database must be restored "
-        f"again: run manage.py backup_restore {backup.name} --yes (if it cannot be, that puts the safety backup "
-        "back)."))
+        f"again: run manage.py backup_restore {backup.name} --yes (if that archive is gone or damaged, the same "
+        f"command puts back the safety backup {safety.name})."))
 
     call_command("backup_restore", backup.name, "--yes", "--no-progress", stdout=StringIO())
 
@@ -111,3 +112,23 @@ def test_started_again_with_an_archive_that_cannot_be_restored_it_puts_the_safet
     assert SOURCE_DATE in MigrationRecorder(connection).applied_migrations()
     assert entries_of(alice) == BEFORE_THE_RESTORE
     assert (is_database_restore_in_progress(), restore_unfinished_exists()) == (False, False)
+
+
+def test_started_again_after_its_archive_was_deleted_it_puts_the_safety_backup_back(interrupted_restore, alice):
+    backup, _ = interrupted_restore
+    backup.path.unlink()
+    [safety] = [b for b in backup_list() if b.trigger == "safety"]
+
+    # The very command the status page gives: the name of an archive that no longer exists.
+    with pytest.raises(CommandError) as failed:
+        call_command("backup_restore", backup.name, "--yes", "--no-progress")
+
+    assert str(failed.value) == (
+        f'The interrupted restore of {backup.name} cannot run again: Backup rejected: no such archive "{backup.name}". '
+        f"The database and stored files were put back from the safety backup {safety.name}.")
+    assert SOURCE_DATE in MigrationRecorder(connection).applied_migrations()
+    assert entries_of(alice) == BEFORE_THE_RESTORE
+    assert (is_database_restore_in_progress(), restore_unfinished_exists()) == (False, False)
+    with pytest.raises(CommandError) as unknown:  # once nothing is unfinished, a missing name is just missing
+        call_command("backup_restore", backup.name, "--yes", "--no-progress")
+    assert str(unknown.value) == f"No such file: {backup.name}"

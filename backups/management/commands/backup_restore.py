@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backups.selectors import backup_get
 from backups.services import backup_restore
+from backups.status import restore_unfinished_read
 from backups.types import BackupError
 
 from ._progress import BackupProgressBar
@@ -24,7 +25,9 @@ class Command(BaseCommand):
             try:
                 path = backup_get(file).path
             except BackupError as error:
-                raise CommandError(f"No such file: {file}") from error
+                path = _unfinished_archive(file)
+                if path is None:
+                    raise CommandError(f"No such file: {file}") from error
         if not yes:
             try:
                 answer = input(f"This replaces the whole database and the stored files by {path.name}. Type 'yes': ")
@@ -43,3 +46,15 @@ class Command(BaseCommand):
         if status.state != "completed":
             raise CommandError(status.message)
         self.stdout.write(self.style.SUCCESS(status.message))
+
+
+def _unfinished_archive(file: str) -> Path | None:
+    """The archive of a restore interrupted after it began replacing the database, when `file`
+    names it but it is gone: restoring it then puts that restore's safety backup back."""
+    unfinished = restore_unfinished_read()
+    if not unfinished:
+        return None
+    archive = Path(unfinished.get("archive_path") or unfinished.get("archive_name") or "")
+    if file in (str(archive), archive.name, unfinished.get("archive_name")) or Path(file).resolve() == archive:
+        return archive
+    return None
