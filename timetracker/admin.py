@@ -8,6 +8,7 @@ from imports.admin import ClientCsvAdminMixin, TimeEntryImportExportMixin
 from portal.admin import PortalInviteAdminMixin
 from travel.admin_actions import TRAVEL_EXPORT_ACTIONS
 
+from .forms import ApiTokenExpiryCheck
 from .models import (
     ApiToken,
     Client,
@@ -20,7 +21,7 @@ from .models import (
     TimeEntry,
     UserProfile,
 )
-from .services import KNOWN_SCOPES, api_token_create, api_token_expiry_error
+from .services import KNOWN_SCOPES, api_token_create
 
 
 class DateHierarchyChangeList(ChangeList):
@@ -110,19 +111,12 @@ class PerDiemAdmin(DateHierarchyAdminMixin, admin.ModelAdmin):
     actions = TRAVEL_EXPORT_ACTIONS
 
 
-class ApiTokenAddForm(forms.ModelForm):
+class ApiTokenAddForm(ApiTokenExpiryCheck, forms.ModelForm):
     scopes = forms.MultipleChoiceField(choices=[(s, s) for s in KNOWN_SCOPES], widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = ApiToken
         fields = ["owner", "name", "scopes", "expires_at"]
-
-    def clean_expires_at(self):
-        expires_at = self.cleaned_data["expires_at"]
-        error = api_token_expiry_error(expires_at)
-        if error:
-            raise forms.ValidationError(error)
-        return expires_at
 
 
 @admin.register(ApiToken)
